@@ -1,0 +1,89 @@
+// Counter-based random streams.
+//
+// Every random decision of the sampler is read from a stream named by a tuple of integers,
+// so results depend only on (seed, what, which) and never on call order or thread count.
+//
+// Derivation (fixed; changing it changes every stream):
+//   key(seed, domain, a, b) = mix(mix(mix(mix(seed) ^ domain) ^ a) ^ b)
+//   value number i of the stream with key k = mix(k + (i + 1) * 0x9e3779b97f4a7c15)
+// where mix is the SplitMix64 finaliser. A stream is therefore SplitMix64 started at its key,
+// and any value of it can be computed directly from its number.
+#pragma once
+
+#include <cstdint>
+
+namespace fast_balance {
+
+// What a stream is used for; part of its key so that streams of different purposes never coincide.
+enum class StreamDomain : std::uint64_t {
+  kPoolPass = 1,         // (class, pass): order of a class's pool in one pass
+  kEpochOrder = 2,       // (epoch, 0): order of the classes' slots in an unbatched epoch
+  kBatchOrder = 3,       // (epoch, batch): order of the slots inside one batch
+  kClassRank = 4,        // (epoch, 0): tie-breaking rank of the classes in the batch schedule
+  kReplacementDraw = 5,  // (class, 0): independent draws of a class when sampling with replacement
+};
+
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
+
+constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+constexpr std::uint64_t stream_key(std::uint64_t seed, StreamDomain domain, std::uint64_t a,
+                                   std::uint64_t b) noexcept {
+  return mix64(mix64(mix64(mix64(seed) ^ static_cast<std::uint64_t>(domain)) ^ a) ^ b);
+}
+
+// Value `i` of the stream `key`, without generating the values before it.
+constexpr std::uint64_t stream_value(std::uint64_t key, std::uint64_t i) noexcept {
+  return mix64(key + (i + 1) * kGolden);
+}
+
+// Maps a uniform 64-bit value to [0, n) by multiply-high; the bias is below n / 2^64.
+inline std::uint64_t scale_to_range(std::uint64_t value, std::uint64_t n) noexcept {
+  __extension__ typedef unsigned __int128 u128;
+  return static_cast<std::uint64_t>((static_cast<u128>(value) * n) >> 64);
+}
+
+class RandomStream {
+ public:
+  explicit RandomStream(std::uint64_t key) noexcept : state_(key) {}
+
+  std::uint64_t next() noexcept {
+    state_ += kGolden;
+    return mix64(state_);
+  }
+
+  // Exactly uniform on [0, n) for n >= 1 (Lemire's multiply-and-reject).
+  std::uint64_t below(std::uint64_t n) noexcept {
+    __extension__ typedef unsigned __int128 u128;
+    u128 product = static_cast<u128>(next()) * n;
+    auto low = static_cast<std::uint64_t>(product);
+    if (low < n) {
+      const std::uint64_t threshold = (0 - n) % n;
+      while (low < threshold) {
+        product = static_cast<u128>(next()) * n;
+        low = static_cast<std::uint64_t>(product);
+      }
+    }
+    return static_cast<std::uint64_t>(product >> 64);
+  }
+
+  // Fisher-Yates shuffle of values[0, n).
+  template <typename T>
+  void shuffle(T* values, std::int64_t n) noexcept {
+    for (std::int64_t i = n - 1; i > 0; --i) {
+      const auto j = static_cast<std::int64_t>(below(static_cast<std::uint64_t>(i) + 1));
+      const T tmp = values[i];
+      values[i] = values[j];
+      values[j] = tmp;
+    }
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+}  // namespace fast_balance

@@ -1,0 +1,299 @@
+// BalancedSampler: the index stream of an epoch as a pure function of (seed, epoch, position).
+//
+// Semantics (the Python docs repeat them for users):
+// * Every epoch draws quota_c samples of class c, quotas apportioned from integer target weights.
+// * Unbatched, the epoch's class slots are a uniformly random arrangement of those quotas.
+//   Batched, BatchSchedule fixes each batch's classes and the slots are shuffled inside the batch.
+// * Within a class, slots take the class's draws in order. Draw k of class c in epoch e is draw
+//   G = e * quota_c + k of the class's endless stream: without replacement that stream is the
+//   class's pool in a fresh random order for every pass (pass = G / count_c), so pools carry over
+//   epochs; with replacement draw G is an independent uniform member.
+// * repeats = how many times the same sample was emitted at earlier positions of the epoch.
+// * Shard s of S owns the batches (unbatched: positions) congruent to s modulo S.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "class_index.hpp"
+#include "random.hpp"
+#include "schedule.hpp"
+
+namespace fast_balance {
+
+struct SamplerOptions {
+  std::uint64_t seed = 0;
+  std::int64_t samples_per_epoch = 0;  // over all shards
+  std::int64_t batch_size = 0;         // 0: unbatched
+  bool replacement = false;
+  std::int64_t num_shards = 1;
+  std::int64_t shard_index = 0;
+};
+
+// Where one epoch's output goes; each pointer has room for stop - start values.
+struct EpochOutput {
+  std::int64_t* indices;
+  std::int32_t* labels;
+  std::int32_t* repeats;
+};
+
+class BalancedSampler {
+ public:
+  BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
+      : index_(std::move(index)), options_(options) {
+    const std::int64_t num_classes = index_.num_classes();
+    if (static_cast<std::int64_t>(weights.size()) != num_classes) {
+      throw std::invalid_argument("weights has " + std::to_string(weights.size()) + " entries for " +
+                                  std::to_string(num_classes) + " classes");
+    }
+    if (options_.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
+    if (options_.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
+    if (options_.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
+    if (options_.shard_index < 0 || options_.shard_index >= options_.num_shards) {
+      throw std::invalid_argument("shard_index must be in [0, num_shards)");
+    }
+    const std::int64_t unit = std::max<std::int64_t>(options_.batch_size, 1) * options_.num_shards;
+    if (options_.samples_per_epoch % unit != 0) {
+      throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
+    }
+    std::string empty;
+    for (std::int64_t c = 0; c < num_classes; ++c) {
+      if (index_.count(c) > INT32_MAX) {
+        throw std::invalid_argument("class " + std::to_string(c) + " has more than 2^31 - 1 samples");
+      }
+      if (weights[static_cast<std::size_t>(c)] > 0 && index_.count(c) == 0) {
+        empty += (empty.empty() ? "" : ", ") + std::to_string(c);
+      }
+    }
+    if (!empty.empty()) throw std::invalid_argument("classes with no samples have positive weight: " + empty);
+    quotas_ = apportion(options_.samples_per_epoch, weights);
+  }
+
+  const ClassIndex& index() const noexcept { return index_; }
+  const SamplerOptions& options() const noexcept { return options_; }
+  const std::vector<std::int64_t>& quotas() const noexcept { return quotas_; }
+  std::int64_t shard_size() const noexcept { return options_.samples_per_epoch / options_.num_shards; }
+
+  // Writes positions [start, stop) of this shard's part of `epoch`.
+  void fill_epoch(std::int64_t epoch, std::int64_t start, std::int64_t stop, const EpochOutput& out) const {
+    if (epoch < 0) throw std::invalid_argument("epoch must be >= 0");
+    if (start < 0 || stop < start || stop > shard_size()) {
+      throw std::invalid_argument("positions [" + std::to_string(start) + ", " + std::to_string(stop) +
+                                  ") are outside the shard's epoch of " + std::to_string(shard_size()));
+    }
+    if (start == stop) return;
+    Draws draws(*this, epoch);
+    if (options_.batch_size > 0) {
+      fill_batched(epoch, start, stop, draws, out);
+    } else {
+      fill_unbatched(epoch, start, stop, draws, out);
+    }
+  }
+
+ private:
+  // The per-class draw cursors of one epoch, and the pool orders they read.
+  class Draws {
+   public:
+    Draws(const BalancedSampler& sampler, std::int64_t epoch)
+        : replacement_(sampler.options_.replacement),
+          seed_(sampler.options_.seed),
+          index_(sampler.index_),
+          cursors_(static_cast<std::size_t>(index_.num_classes())),
+          epoch_start_(cursors_.size()) {
+      for (std::size_t c = 0; c < cursors_.size(); ++c) {
+        const auto cls = static_cast<std::int64_t>(c);
+        const std::int64_t count = index_.count(cls);
+        if (count == 0) continue;
+        const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(sampler.quotas_[c]);
+        if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
+        EpochStart& start = epoch_start_[c];
+        start.draw = static_cast<std::int64_t>(first_draw);
+        start.pass = start.draw / count;
+        start.offset = start.draw % count;
+        Cursor& cursor = cursors_[c];
+        cursor.begin = index_.offset(cls);
+        cursor.end = cursor.begin + count;
+        cursor.position = cursor.begin + start.offset;
+      }
+      if (replacement_) {
+        times_seen_.assign(static_cast<std::size_t>(index_.num_samples()), 0);
+      } else {
+        pool_.resize(static_cast<std::size_t>(index_.num_samples()));
+      }
+    }
+
+    // Moves past the next draw of class c without output. With replacement, later repeats depend
+    // on every earlier draw, so it is taken; without, they depend only on the pass.
+    void pass_over(std::int32_t c) {
+      if (replacement_) {
+        std::int32_t unused;
+        take(c, unused);
+        return;
+      }
+      Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+      if (++cursor.position == cursor.end) {
+        cursor.position = cursor.begin;
+        ++cursor.pass;
+      }
+    }
+
+    // Takes the next draw of class c: its sample index, and in `repeats` how often that sample
+    // was emitted earlier in the epoch.
+    std::int64_t take(std::int32_t c, std::int32_t& repeats) {
+      const auto cls = static_cast<std::size_t>(c);
+      Cursor& cursor = cursors_[cls];
+      std::int64_t sample;
+      if (replacement_) {
+        const EpochStart& start = epoch_start_[cls];
+        const std::int64_t draw = start.draw + cursor.pass * (cursor.end - cursor.begin) +
+                                  (cursor.position - cursor.begin) - start.offset;
+        const std::uint64_t key = stream_key(seed_, StreamDomain::kReplacementDraw, cls, 0);
+        sample = index_.members()[static_cast<std::size_t>(
+            cursor.begin + static_cast<std::int64_t>(scale_to_range(stream_value(key, static_cast<std::uint64_t>(draw)),
+                                                                    static_cast<std::uint64_t>(cursor.end - cursor.begin))))];
+        repeats = static_cast<std::int32_t>(times_seen_[static_cast<std::size_t>(sample)]++);
+      } else {
+        if (cursor.loaded != cursor.pass) load_pass(cls, cursor.pass);
+        sample = pool_[static_cast<std::size_t>(cursor.position)];
+        repeats = cursor.pass;
+        // The sample's place in the epoch's first pass may have been consumed by an earlier epoch.
+        if (repeats > 0 && epoch_start_[cls].offset > 0 && consumed_before_epoch(cls, sample)) --repeats;
+      }
+      if (++cursor.position == cursor.end) {
+        cursor.position = cursor.begin;
+        ++cursor.pass;
+      }
+      return sample;
+    }
+
+   private:
+    struct Cursor {  // touched by every draw
+      std::int64_t begin = 0;     // the class's range of pool_
+      std::int64_t end = 0;
+      std::int64_t position = 0;  // next draw's place in pool_
+      std::int32_t pass = 0;      // passes begun since the epoch's first draw
+      std::int32_t loaded = -1;   // the pass whose order pool_ holds
+    };
+    struct EpochStart {  // the class's draw counter at the epoch's first draw
+      std::int64_t draw = 0;
+      std::int64_t pass = 0;
+      std::int64_t offset = 0;
+      bool consumed_known = false;
+    };
+
+    // Puts pass `pass` of class c (counted from the epoch's first) in pool_: the class's members
+    // in the order of stream (seed, kPoolPass, c, absolute pass), by inside-out Fisher-Yates.
+    void load_pass(std::size_t c, std::int32_t pass) {
+      Cursor& cursor = cursors_[c];
+      const std::int64_t count = cursor.end - cursor.begin;
+      std::int64_t* order = pool_.data() + cursor.begin;
+      const std::int64_t* members = index_.members().data() + cursor.begin;
+      RandomStream random(stream_key(seed_, StreamDomain::kPoolPass, c,
+                                     static_cast<std::uint64_t>(epoch_start_[c].pass + pass)));
+      for (std::int64_t i = 0; i < count; ++i) {
+        const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
+        order[i] = order[j];
+        order[j] = members[i];
+      }
+      cursor.loaded = pass;
+    }
+
+    bool consumed_before_epoch(std::size_t c, std::int64_t sample) {
+      EpochStart& start = epoch_start_[c];
+      if (!start.consumed_known) {
+        if (consumed_.empty()) consumed_.assign(static_cast<std::size_t>(index_.num_samples()), 0);
+        Cursor& cursor = cursors_[c];
+        const std::int32_t current = cursor.loaded;
+        load_pass(c, 0);
+        for (std::int64_t i = cursor.begin; i < cursor.end; ++i) {
+          consumed_[static_cast<std::size_t>(pool_[static_cast<std::size_t>(i)])] = i - cursor.begin < start.offset ? 1 : 0;
+        }
+        load_pass(c, current);
+        start.consumed_known = true;
+      }
+      return consumed_[static_cast<std::size_t>(sample)] != 0;
+    }
+
+    const bool replacement_;
+    const std::uint64_t seed_;
+    const ClassIndex& index_;
+    std::vector<Cursor> cursors_;
+    std::vector<EpochStart> epoch_start_;
+    std::vector<std::int64_t> pool_;         // per class (CSR), the loaded pass's order of members
+    std::vector<std::uint32_t> times_seen_;  // with replacement: draws of each sample so far this epoch
+    std::vector<std::uint8_t> consumed_;     // per sample: emitted in the first pass before this epoch
+  };
+
+  void fill_unbatched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
+                      const EpochOutput& out) const {
+    const std::int64_t shards = options_.num_shards;
+    const std::int64_t total = options_.samples_per_epoch;
+    // A whole unsharded epoch is arranged in the output itself; anything else needs a scratch copy.
+    const bool in_place = shards == 1 && start == 0 && stop == total;
+    std::vector<std::int32_t> scratch;
+    std::int32_t* slots = out.labels;
+    if (!in_place) {
+      scratch.resize(static_cast<std::size_t>(total));
+      slots = scratch.data();
+    }
+    arrange_slots(quotas_, stream_key(options_.seed, StreamDomain::kEpochOrder, static_cast<std::uint64_t>(epoch), 0),
+                  slots);
+
+    std::int64_t t = 0;
+    for (std::int64_t j = 0; j < stop - start; ++j, ++t) {
+      const std::int64_t owned = (start + j) * shards + options_.shard_index;
+      for (; t < owned; ++t) draws.pass_over(slots[t]);
+      out.labels[j] = slots[t];
+      out.indices[j] = draws.take(slots[t], out.repeats[j]);
+    }
+  }
+
+  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
+                    const EpochOutput& out) const {
+    const std::int64_t batch = options_.batch_size;
+    const std::int64_t shards = options_.num_shards;
+    const std::int64_t num_batches = options_.samples_per_epoch / batch;
+    std::vector<std::int32_t> tie_order(quotas_.size());
+    for (std::size_t c = 0; c < tie_order.size(); ++c) tie_order[c] = static_cast<std::int32_t>(c);
+    RandomStream(stream_key(options_.seed, StreamDomain::kClassRank, static_cast<std::uint64_t>(epoch), 0))
+        .shuffle(tie_order.data(), static_cast<std::int64_t>(tie_order.size()));
+    BatchSchedule schedule(quotas_, num_batches, tie_order);
+
+    const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
+    std::vector<std::int32_t> classes;
+    classes.reserve(static_cast<std::size_t>(batch));
+    for (std::int64_t b = 0; b <= last_batch; ++b) {
+      classes.clear();
+      schedule.next(classes);
+      const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
+      const bool owned = b % shards == options_.shard_index && local_start + batch > start;
+      if (!owned) {
+        for (const std::int32_t c : classes) draws.pass_over(c);
+        continue;
+      }
+      RandomStream(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
+                              static_cast<std::uint64_t>(b)))
+          .shuffle(classes.data(), batch);
+      for (std::int64_t k = 0; k < batch; ++k) {
+        const std::int64_t position = local_start + k;
+        const std::int32_t c = classes[static_cast<std::size_t>(k)];
+        if (position < start || position >= stop) {
+          draws.pass_over(c);
+          continue;
+        }
+        const std::int64_t j = position - start;
+        out.indices[j] = draws.take(c, out.repeats[j]);
+        out.labels[j] = c;
+      }
+    }
+  }
+
+  ClassIndex index_;
+  SamplerOptions options_;
+  std::vector<std::int64_t> quotas_;
+};
+
+}  // namespace fast_balance

@@ -1,0 +1,281 @@
+// Class schedules: how many draws each class gets per epoch (apportion) and per batch (BatchSchedule).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "random.hpp"
+
+namespace fast_balance {
+
+__extension__ typedef unsigned __int128 uint128;
+__extension__ typedef __int128 int128;
+
+// Splits `total` draws over classes in proportion to integer `weights` by largest remainders
+// (Hamilton's method): each class gets floor or ceil of its exact share, ties go to the lower class.
+inline std::vector<std::int64_t> apportion(std::int64_t total, const std::vector<std::uint64_t>& weights) {
+  if (total < 0) throw std::invalid_argument("total must be >= 0");
+  uint128 weight_sum = 0;
+  for (const std::uint64_t w : weights) weight_sum += w;
+  if (weight_sum == 0) throw std::invalid_argument("weights sum to zero");
+  std::vector<std::int64_t> quotas(weights.size());
+  std::vector<uint128> remainders(weights.size());
+  std::int64_t assigned = 0;
+  for (std::size_t c = 0; c < weights.size(); ++c) {
+    const uint128 share = static_cast<uint128>(total) * weights[c];
+    quotas[c] = static_cast<std::int64_t>(share / weight_sum);
+    remainders[c] = share % weight_sum;
+    assigned += quotas[c];
+  }
+  const auto leftover = static_cast<std::size_t>(total - assigned);
+  if (leftover > 0) {
+    std::vector<std::size_t> order(weights.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto before = [&](std::size_t a, std::size_t b) {
+      return remainders[a] != remainders[b] ? remainders[a] > remainders[b] : a < b;
+    };
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(leftover), order.end(),
+                      before);
+    for (std::size_t k = 0; k < leftover; ++k) ++quotas[order[k]];
+  }
+  return quotas;
+}
+
+// Writes a uniformly random arrangement of the multiset {c repeated quotas[c] times} to `slots`.
+// Fisher-Yates over the whole epoch is bound by cache misses; instead every slot goes to an
+// independent uniform bucket of about 16k slots and each bucket is shuffled in cache, which is
+// still exactly uniform (Sanders 1998) and several times faster. Randomness: stream (key, 0)
+// picks the buckets, stream (key, 1 + bucket) shuffles a bucket.
+inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
+  std::int64_t total = 0;
+  for (const std::int64_t q : quotas) total += q;
+  const std::int64_t buckets = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
+  std::vector<std::int64_t> start(static_cast<std::size_t>(buckets) + 1, 0);
+  const auto for_each_slot = [&](auto&& place) {
+    RandomStream choose(mix64(key));
+    for (std::size_t c = 0; c < quotas.size(); ++c) {
+      for (std::int64_t k = 0; k < quotas[c]; ++k) {
+        place(static_cast<std::size_t>(scale_to_range(choose.next(), static_cast<std::uint64_t>(buckets))),
+              static_cast<std::int32_t>(c));
+      }
+    }
+  };
+  for_each_slot([&](std::size_t bucket, std::int32_t) { ++start[bucket + 1]; });
+  for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) start[b + 1] += start[b];
+  std::vector<std::int64_t> cursor(start.begin(), start.end() - 1);
+  for_each_slot([&](std::size_t bucket, std::int32_t c) { slots[cursor[bucket]++] = c; });
+  for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) {
+    RandomStream(mix64(key ^ mix64(b + 1))).shuffle(slots + start[b], start[b + 1] - start[b]);
+  }
+}
+
+// A set of keys in [0, size) that finds its smallest member in O(log64 size).
+class MinKeySet {
+ public:
+  explicit MinKeySet(std::int64_t size) {
+    std::int64_t words = size;
+    do {
+      words = (words + 63) / 64;
+      levels_.emplace_back(static_cast<std::size_t>(words), 0);
+    } while (words > 1);
+  }
+
+  bool empty() const noexcept { return levels_.back()[0] == 0; }
+
+  void insert(std::int64_t key) noexcept {
+    for (auto& level : levels_) {
+      std::uint64_t& word = level[static_cast<std::size_t>(key >> 6)];
+      const bool was_empty = word == 0;
+      word |= std::uint64_t{1} << (key & 63);
+      if (!was_empty) return;
+      key >>= 6;
+    }
+  }
+
+  void erase(std::int64_t key) noexcept {
+    for (auto& level : levels_) {
+      std::uint64_t& word = level[static_cast<std::size_t>(key >> 6)];
+      word &= ~(std::uint64_t{1} << (key & 63));
+      if (word != 0) return;
+      key >>= 6;
+    }
+  }
+
+  // Smallest key; the set must not be empty.
+  std::int64_t first() const noexcept {
+    std::int64_t key = 0;
+    for (auto level = levels_.rbegin(); level != levels_.rend(); ++level) {
+      key = key * 64 + __builtin_ctzll((*level)[static_cast<std::size_t>(key)]);
+    }
+    return key;
+  }
+
+ private:
+  std::vector<std::vector<std::uint64_t>> levels_;  // levels_[0] holds one bit per key
+};
+
+// The classes of each batch of one epoch, so that every batch holds floor or ceil of each class's
+// share quota / num_batches, and after every prefix of batches each class's count is within 1 of
+// its exact share (and exactly its quota at the end).
+//
+// The floor parts are fixed; the remaining fractional parts are scheduled as a Pfair problem
+// (each batch slot a processor, class c a task of weight (quota_c mod num_batches) / num_batches)
+// with the PD^2 algorithm of Anderson and Srinivasan, which is optimal: every subtask meets its
+// window, which is exactly the "within 1 after every prefix" property.
+class BatchSchedule {
+ public:
+  // `tie_rank` is a permutation of the classes: among equally urgent classes, those that come
+  // later in it are taken first.
+  BatchSchedule(const std::vector<std::int64_t>& quotas, std::int64_t num_batches,
+                const std::vector<std::int32_t>& tie_order)
+      : num_batches_(num_batches),
+        ready_keys_(2 * num_batches + 2),
+        ready_head_(static_cast<std::size_t>(2 * num_batches + 2), -1),
+        release_head_(static_cast<std::size_t>(num_batches + 1), -1) {
+    if (num_batches < 1) throw std::invalid_argument("num_batches must be >= 1");
+    const auto num_classes = quotas.size();
+    if (tie_order.size() != num_classes) throw std::invalid_argument("tie_order has the wrong length");
+    share_.resize(num_classes);
+    next_subtask_.assign(num_classes, 1);
+    link_.assign(num_classes, -1);
+    std::int64_t fixed = 0;
+    for (std::size_t c = 0; c < num_classes; ++c) {
+      if (quotas[c] < 0) throw std::invalid_argument("quotas must be >= 0");
+      const std::int64_t base = quotas[c] / num_batches;
+      share_[c] = quotas[c] % num_batches;
+      for (std::int64_t k = 0; k < base; ++k) fixed_part_.push_back(static_cast<std::int32_t>(c));
+      fixed += base;
+    }
+    std::int64_t fractional = 0;
+    for (const std::int64_t s : share_) fractional += s;
+    if (fractional % num_batches != 0) {
+      throw std::invalid_argument("quotas must sum to a multiple of num_batches");
+    }
+    extra_per_batch_ = fractional / num_batches;
+    batch_size_ = fixed + extra_per_batch_;
+    for (const std::int32_t c : tie_order) {
+      if (c < 0 || static_cast<std::size_t>(c) >= num_classes) {
+        throw std::invalid_argument("tie_order is not a permutation");
+      }
+      if (share_[static_cast<std::size_t>(c)] > 0) make_ready(c);
+    }
+  }
+
+  std::int64_t batch_size() const noexcept { return batch_size_; }
+
+  // Appends the classes of the next batch (batch_size() entries, grouped by class) to `out`.
+  void next(std::vector<std::int32_t>& out) {
+    if (slot_ >= num_batches_) throw std::out_of_range("the epoch's batches are exhausted");
+    for (std::int32_t c = release_head_[static_cast<std::size_t>(slot_)]; c != -1;) {
+      const std::int32_t following = link_[static_cast<std::size_t>(c)];
+      make_ready(c);
+      c = following;
+    }
+    out.insert(out.end(), fixed_part_.begin(), fixed_part_.end());
+    for (std::int64_t k = 0; k < extra_per_batch_; ++k) {
+      const std::int32_t c = take_most_urgent();
+      out.push_back(c);
+      const auto cls = static_cast<std::size_t>(c);
+      const std::int64_t subtask = ++next_subtask_[cls];
+      if (subtask <= share_[cls]) {
+        // A class runs at most once per batch, so its next subtask waits for the next slot at least.
+        const std::int64_t release = std::max(release_of(cls, subtask), slot_ + 1);
+        link_[cls] = release_head_[static_cast<std::size_t>(release)];
+        release_head_[static_cast<std::size_t>(release)] = c;
+      }
+    }
+    ++slot_;
+  }
+
+ private:
+  struct Heavy {
+    std::int64_t deadline;
+    bool successor_overlaps;  // PD^2's b-bit
+    std::int64_t group_deadline;
+    std::int32_t cls;
+  };
+
+  // Subtask i (from 1) of class c may run in batches [release, deadline).
+  std::int64_t release_of(std::size_t c, std::int64_t i) const noexcept {
+    return static_cast<std::int64_t>(static_cast<int128>(i - 1) * num_batches_ / share_[c]);
+  }
+  std::int64_t deadline_of(std::size_t c, std::int64_t i) const noexcept {
+    return ceil_div(static_cast<int128>(i) * num_batches_, share_[c]);
+  }
+  bool successor_overlaps(std::size_t c, std::int64_t i) const noexcept {
+    return static_cast<int128>(i) * num_batches_ % share_[c] != 0;
+  }
+  bool is_heavy(std::size_t c) const noexcept { return 2 * share_[c] >= num_batches_; }
+  // PD^2's group deadline of a heavy task: D = ceil(ceil(d * (1 - w)) / (1 - w)), w = share / batches.
+  std::int64_t group_deadline_of(std::size_t c, std::int64_t i) const noexcept {
+    const std::int64_t idle = num_batches_ - share_[c];
+    const std::int64_t g = ceil_div(static_cast<int128>(deadline_of(c, i)) * idle, num_batches_);
+    return ceil_div(static_cast<int128>(g) * num_batches_, idle);
+  }
+  static std::int64_t ceil_div(int128 a, std::int64_t b) noexcept {
+    return static_cast<std::int64_t>((a + b - 1) / b);
+  }
+  // PD^2 order: earlier deadline, then b-bit set, then (heavy) later group deadline.
+  static bool more_urgent(const Heavy& a, const Heavy& b) noexcept {
+    if (a.deadline != b.deadline) return a.deadline < b.deadline;
+    if (a.successor_overlaps != b.successor_overlaps) return a.successor_overlaps;
+    return a.group_deadline > b.group_deadline;
+  }
+
+  void make_ready(std::int32_t c) {
+    const auto cls = static_cast<std::size_t>(c);
+    const std::int64_t i = next_subtask_[cls];
+    const std::int64_t deadline = deadline_of(cls, i);
+    const bool overlaps = successor_overlaps(cls, i);
+    if (is_heavy(cls)) {
+      heavy_.push_back(Heavy{deadline, overlaps, group_deadline_of(cls, i), c});
+      std::push_heap(heavy_.begin(), heavy_.end(), [](const Heavy& a, const Heavy& b) { return more_urgent(b, a); });
+      return;
+    }
+    // Light tasks have group deadline 0, so (deadline, b-bit) orders them completely.
+    const std::int64_t key = 2 * deadline + (overlaps ? 0 : 1);
+    link_[cls] = ready_head_[static_cast<std::size_t>(key)];
+    if (link_[cls] == -1) ready_keys_.insert(key);
+    ready_head_[static_cast<std::size_t>(key)] = c;
+  }
+
+  std::int32_t take_most_urgent() {
+    const bool have_light = !ready_keys_.empty();
+    if (!heavy_.empty()) {
+      const Heavy& top = heavy_.front();
+      const std::int64_t heavy_key = 2 * top.deadline + (top.successor_overlaps ? 0 : 1);
+      if (!have_light || heavy_key <= ready_keys_.first()) {
+        const std::int32_t c = top.cls;
+        std::pop_heap(heavy_.begin(), heavy_.end(), [](const Heavy& a, const Heavy& b) { return more_urgent(b, a); });
+        heavy_.pop_back();
+        return c;
+      }
+    }
+    if (!have_light) throw std::logic_error("batch schedule ran out of ready classes");
+    const std::int64_t key = ready_keys_.first();
+    const std::int32_t c = ready_head_[static_cast<std::size_t>(key)];
+    ready_head_[static_cast<std::size_t>(key)] = link_[static_cast<std::size_t>(c)];
+    if (link_[static_cast<std::size_t>(c)] == -1) ready_keys_.erase(key);
+    link_[static_cast<std::size_t>(c)] = -1;
+    return c;
+  }
+
+  std::int64_t num_batches_;
+  std::int64_t batch_size_ = 0;
+  std::int64_t extra_per_batch_ = 0;
+  std::int64_t slot_ = 0;
+  std::vector<std::int32_t> fixed_part_;
+  std::vector<std::int64_t> share_;         // quota mod num_batches: the Pfair weight's numerator
+  std::vector<std::int64_t> next_subtask_;  // 1-based
+  std::vector<std::int32_t> link_;          // intrusive list links for ready and release lists
+  MinKeySet ready_keys_;
+  std::vector<std::int32_t> ready_head_;    // light tasks by key 2 * deadline + !b-bit
+  std::vector<std::int32_t> release_head_;  // tasks waiting for their release batch
+  std::vector<Heavy> heavy_;                // binary heap, most urgent first
+};
+
+}  // namespace fast_balance

@@ -1,0 +1,10 @@
+"""fast_balance: class-balanced input for image classification, with a C++ core.
+
+``import fast_balance`` needs only NumPy; ``fast_balance.tf`` (TensorFlow) is imported on use.
+"""
+
+from .sampler import BalancedIndexSampler, Epoch
+from .weights import class_weights
+
+__version__ = "0.1.0"
+__all__ = ["BalancedIndexSampler", "Epoch", "class_weights", "__version__"]

@@ -1,0 +1,29 @@
+"""Type stubs of the private C++ extension (see fast_balance/_core.cpp)."""
+
+import numpy as np
+import numpy.typing as npt
+
+class Sampler:
+    def __init__(
+        self,
+        labels: npt.NDArray[np.integer],
+        num_classes: int,
+        weights: npt.NDArray[np.uint64],
+        seed: int,
+        samples_per_epoch: int,
+        batch_size: int,
+        replacement: bool,
+        num_shards: int,
+        shard_index: int,
+    ) -> None: ...
+    @property
+    def quotas(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def class_counts(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def shard_size(self) -> int: ...
+    def fill(
+        self, epoch: int, start: int, stop: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+
+def apportion(total: int, weights: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]: ...
