@@ -1,0 +1,129 @@
+"""A slow, obviously-correct pure-Python model of the sampler's semantics, for exact comparison.
+
+It follows the documented derivation (csrc/random.hpp, csrc/sampler.hpp) step by step, with
+Python integers instead of the core's tuned loops. The batch schedule's tie-breaking is not
+modelled: for batched epochs, `draws_for_slots` checks everything after the choice of classes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+POOL_PASS, EPOCH_ORDER, BATCH_ORDER, CLASS_RANK, REPLACEMENT_DRAW = 1, 2, 3, 4, 5
+
+
+def mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def stream_key(seed: int, domain: int, a: int, b: int) -> int:
+    return mix64(mix64(mix64(mix64(seed) ^ domain) ^ a) ^ b)
+
+
+def stream_value(key: int, i: int) -> int:
+    return mix64((key + (i + 1) * GOLDEN) & MASK)
+
+
+class Stream:
+    def __init__(self, key: int) -> None:
+        self.state = key
+
+    def next(self) -> int:
+        self.state = (self.state + GOLDEN) & MASK
+        return mix64(self.state)
+
+    def below(self, n: int) -> int:
+        """Lemire's exact multiply-and-reject."""
+        product = self.next() * n
+        low = product & MASK
+        if low < n:
+            threshold = ((1 << 64) - n) % n
+            while low < threshold:
+                product = self.next() * n
+                low = product & MASK
+        return product >> 64
+
+    def shuffle(self, values: list) -> None:
+        for i in range(len(values) - 1, 0, -1):
+            j = self.below(i + 1)
+            values[i], values[j] = values[j], values[i]
+
+
+def apportion(total: int, weights: list[int]) -> list[int]:
+    weight_sum = sum(weights)
+    quotas = [total * w // weight_sum for w in weights]
+    remainders = [total * w % weight_sum for w in weights]
+    leftover = total - sum(quotas)
+    for c in sorted(range(len(weights)), key=lambda c: (-remainders[c], c))[:leftover]:
+        quotas[c] += 1
+    return quotas
+
+
+def arrange_slots(quotas: list[int], key: int) -> list[int]:
+    """Uniform arrangement: slots to random buckets, each bucket shuffled."""
+    total = sum(quotas)
+    buckets = min(max(total >> 14, 1), 1 << 16)
+    choose = Stream(mix64(key))
+    contents: list[list[int]] = [[] for _ in range(buckets)]
+    for c, quota in enumerate(quotas):
+        for _ in range(quota):
+            contents[(choose.next() * buckets) >> 64].append(c)
+    slots = []
+    for b, bucket in enumerate(contents):
+        Stream(mix64(key ^ mix64(b + 1))).shuffle(bucket)
+        slots.extend(bucket)
+    return slots
+
+
+def pool_pass(members: list[int], seed: int, c: int, p: int) -> list[int]:
+    """Pass p of class c's pool: inside-out Fisher-Yates over the members."""
+    order = [0] * len(members)
+    stream = Stream(stream_key(seed, POOL_PASS, c, p))
+    for i, member in enumerate(members):
+        j = stream.below(i + 1)
+        order[i] = order[j]
+        order[j] = member
+    return order
+
+
+def class_members(labels: list[int], num_classes: int) -> list[list[int]]:
+    members: list[list[int]] = [[] for _ in range(num_classes)]
+    for i, label in enumerate(labels):
+        members[label].append(i)
+    return members
+
+
+def draws_for_slots(labels, num_classes, quotas, slots, epoch, seed, replacement):
+    """Indices and repeats of an epoch whose class at each position is `slots`."""
+    members = class_members(labels, num_classes)
+    passes: dict[tuple[int, int], list[int]] = {}
+    taken = [0] * num_classes
+    seen: dict[int, int] = defaultdict(int)
+    indices, repeats = [], []
+    for c in slots:
+        count = len(members[c])
+        draw = epoch * quotas[c] + taken[c]
+        taken[c] += 1
+        if replacement:
+            key = stream_key(seed, REPLACEMENT_DRAW, c, 0)
+            index = members[c][(stream_value(key, draw) * count) >> 64]
+        else:
+            if (c, draw // count) not in passes:
+                passes[c, draw // count] = pool_pass(members[c], seed, c, draw // count)
+            index = passes[c, draw // count][draw % count]
+        indices.append(index)
+        repeats.append(seen[index])
+        seen[index] += 1
+    return indices, repeats
+
+
+def unbatched_epoch(labels, num_classes, weights, samples_per_epoch, epoch, seed, replacement):
+    """(indices, labels, repeats) of a whole unbatched, unsharded epoch."""
+    quotas = apportion(samples_per_epoch, weights)
+    slots = arrange_slots(quotas, stream_key(seed, EPOCH_ORDER, epoch, 0))
+    indices, repeats = draws_for_slots(labels, num_classes, quotas, slots, epoch, seed, replacement)
+    return indices, slots, repeats

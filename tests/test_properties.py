@@ -1,0 +1,103 @@
+"""Property tests (hypothesis) over random label sets, targets, batch sizes and raw core inputs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fast_balance import BalancedIndexSampler, _core
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def sampler_cases(draw):
+    counts = draw(st.lists(st.integers(1, 40), min_size=1, max_size=12))
+    labels = np.repeat(np.arange(len(counts)), counts)
+    np.random.default_rng(draw(st.integers(0, 1000))).shuffle(labels)
+    target = draw(
+        st.one_of(
+            st.sampled_from(["balanced", "instance"]),
+            st.floats(-1.0, 2.0, allow_nan=False),
+            st.lists(st.integers(0, 9), min_size=len(counts), max_size=len(counts)).filter(any),
+        )
+    )
+    options = dict(
+        target=target,
+        samples_per_epoch=draw(st.one_of(st.sampled_from(["max", "min", "n"]), st.integers(1, 400))),
+        batch_size=draw(st.one_of(st.none(), st.integers(1, 24))),
+        replacement=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**64 - 1)),
+    )
+    return labels, options, draw(st.integers(0, 6))
+
+
+@SETTINGS
+@given(sampler_cases())
+def test_every_epoch_keeps_the_contract(case):
+    labels, options, epoch_number = case
+    sampler = BalancedIndexSampler(labels, **options)
+    e = sampler.epoch(epoch_number)
+    size = len(sampler)
+    assert e.indices.shape == e.labels.shape == e.repeats.shape == (size,)
+    assert np.array_equal(labels[e.indices], e.labels)
+    quotas = sampler.quotas
+    assert np.bincount(e.labels, minlength=sampler.num_classes).tolist() == quotas.tolist()
+    assert np.all(np.abs(quotas - size * sampler.class_probabilities) < 1)
+    seen = Counter()
+    for index, repeats in zip(e.indices.tolist(), e.repeats.tolist()):
+        assert repeats == seen[index]
+        seen[index] += 1
+    if not options["replacement"]:  # pools: within one pass over a class, no sample comes twice
+        counts = sampler.class_counts
+        for c in np.flatnonzero(quotas):
+            draws = e.indices[e.labels == c]
+            passes = (epoch_number * quotas[c] + np.arange(draws.size)) // counts[c]
+            for p in np.unique(passes):
+                in_pass = draws[passes == p]
+                assert np.unique(in_pass).size == in_pass.size
+    batch = options["batch_size"]
+    if batch:
+        num_batches = size // batch
+        per_batch = np.stack([np.bincount(row, minlength=sampler.num_classes) for row in e.labels.reshape(-1, batch)])
+        low = quotas // num_batches
+        assert np.all((per_batch == low) | (per_batch == low + 1))
+        lag = np.cumsum(per_batch, axis=0) * num_batches - np.outer(np.arange(1, num_batches + 1), quotas)
+        assert np.all(np.abs(lag) < num_batches)
+
+
+@SETTINGS
+@given(
+    labels=st.lists(st.integers(-3, 12), min_size=0, max_size=30),
+    dtype=st.sampled_from([np.int8, np.int32, np.int64, np.uint16, np.float32]),
+    num_classes=st.integers(-2, 12),
+    weights=st.lists(st.integers(0, 2**40), min_size=0, max_size=12),
+    samples_per_epoch=st.integers(-5, 300),
+    batch_size=st.integers(-2, 10),
+    num_shards=st.integers(-1, 4),
+    shard_index=st.integers(-1, 4),
+    epoch=st.integers(-2, 2**20),
+    window=st.tuples(st.integers(-3, 300), st.integers(-3, 300)),
+)
+def test_core_refuses_bad_input_without_crashing(
+    labels, dtype, num_classes, weights, samples_per_epoch, batch_size, num_shards, shard_index, epoch, window
+):
+    # Straight into the core, past the Python checks: it must raise, never crash or hang.
+    array = np.array(labels).astype(dtype)
+    try:
+        sampler = _core.Sampler(
+            array, num_classes, np.array(weights, dtype=np.uint64), 7, samples_per_epoch, batch_size, False,
+            num_shards, shard_index,
+        )
+    except (ValueError, TypeError, OverflowError):
+        return
+    start, stop = window
+    try:
+        indices, out_labels, repeats = sampler.fill(epoch, start, stop)
+    except (ValueError, TypeError, OverflowError):
+        return
+    assert np.all(array[indices] == out_labels)
+    assert np.all(repeats >= 0)

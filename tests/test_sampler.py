@@ -1,0 +1,356 @@
+"""BalancedIndexSampler: exact semantics, statistics, determinism, resume, shards."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import reference
+from conftest import long_tailed_labels
+from fast_balance import BalancedIndexSampler
+from fast_balance.weights import target_weights
+
+
+def whole_epoch_reference(labels, sampler, epoch):
+    weights = [int(w) for w in target_weights(sampler._target, sampler.class_counts)]
+    return reference.unbatched_epoch(
+        labels.tolist(), sampler.num_classes, weights, sampler.samples_per_epoch, epoch, sampler.seed,
+        sampler._replacement,
+    )
+
+
+# -- exact agreement with the reference model ---------------------------------------------------
+
+@pytest.mark.parametrize("replacement", [False, True])
+@pytest.mark.parametrize(
+    "target, samples_per_epoch",
+    [("balanced", "max"), ("balanced", "min"), ("instance", "n"), (0.5, 777), ([1, 0, 2, 5], "max")],
+)
+def test_unbatched_epochs_equal_reference(defect_labels, target, samples_per_epoch, replacement):
+    sampler = BalancedIndexSampler(
+        defect_labels, target=target, samples_per_epoch=samples_per_epoch, replacement=replacement, seed=42
+    )
+    for epoch in (0, 1, 7):
+        got = sampler.epoch(epoch)
+        indices, slots, repeats = whole_epoch_reference(defect_labels, sampler, epoch)
+        assert got.labels.tolist() == slots
+        assert got.indices.tolist() == indices
+        assert got.repeats.tolist() == repeats
+
+
+def test_large_epoch_uses_bucketed_arrangement_exactly():
+    # 40,000 slots spread over two buckets: the fast arrangement path against the reference.
+    labels = long_tailed_labels(5, 8000, 20.0, seed=5)
+    sampler = BalancedIndexSampler(labels, seed=9)
+    assert sampler.samples_per_epoch == 40000
+    got = sampler.epoch(2)
+    indices, slots, repeats = whole_epoch_reference(labels, sampler, 2)
+    assert got.labels.tolist() == slots
+    assert got.indices.tolist() == indices
+    assert got.repeats.tolist() == repeats
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_batched_draws_equal_reference_given_the_classes(defect_labels, replacement):
+    sampler = BalancedIndexSampler(defect_labels, batch_size=16, replacement=replacement, seed=5)
+    weights = [int(w) for w in target_weights("balanced", sampler.class_counts)]
+    quotas = reference.apportion(sampler.samples_per_epoch, weights)
+    assert sampler.quotas.tolist() == quotas
+    for epoch in (0, 3):
+        got = sampler.epoch(epoch)
+        indices, repeats = reference.draws_for_slots(
+            defect_labels.tolist(), 4, quotas, got.labels.tolist(), epoch, 5, replacement
+        )
+        assert got.indices.tolist() == indices
+        assert got.repeats.tolist() == repeats
+
+
+def test_labels_are_the_datasets_labels(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, target=0.5, batch_size=32, seed=3)
+    epoch = sampler.epoch(1)
+    assert np.array_equal(tail_labels[epoch.indices], epoch.labels)
+    assert epoch.indices.dtype == np.int64 and epoch.labels.dtype == np.int32 and epoch.repeats.dtype == np.int32
+
+
+# -- targets and epoch sizes -------------------------------------------------------------------
+
+def test_balanced_max_draws_every_class_as_often_as_the_largest(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels)
+    assert sampler.samples_per_epoch == 10 * 1000
+    assert sampler.quotas.tolist() == [1000] * 10
+    assert np.bincount(sampler.epoch(0).labels).tolist() == [1000] * 10
+
+
+def test_samples_per_epoch_modes(tail_labels):
+    counts = np.bincount(tail_labels)
+    assert BalancedIndexSampler(tail_labels, samples_per_epoch="min").samples_per_epoch == 10 * counts.min()
+    assert BalancedIndexSampler(tail_labels, samples_per_epoch="n").samples_per_epoch == tail_labels.size
+    assert BalancedIndexSampler(tail_labels, samples_per_epoch=1234).samples_per_epoch == 1234
+    # Rounded to whole batches per shard: up for "max" and ints, down for "min".
+    assert BalancedIndexSampler(tail_labels, samples_per_epoch=1234, batch_size=64).samples_per_epoch == 1280
+    sharded_min = BalancedIndexSampler(tail_labels, samples_per_epoch="min", batch_size=16, num_shards=2)
+    assert sharded_min.samples_per_epoch == 96  # 10 * 10 rounded down to 32
+    tiny_min = BalancedIndexSampler(tail_labels, samples_per_epoch="min", batch_size=64, num_shards=2)
+    assert tiny_min.samples_per_epoch == 128  # at least one batch per shard
+    instance = BalancedIndexSampler(tail_labels, target="instance")
+    assert instance.samples_per_epoch == tail_labels.size
+    assert instance.quotas.tolist() == counts.tolist()
+
+
+def test_min_mode_never_repeats_and_max_mode_covers_everything(tail_labels):
+    low = BalancedIndexSampler(tail_labels, samples_per_epoch="min", seed=1)
+    assert low.epoch(0).repeats.max() == 0
+    high = BalancedIndexSampler(tail_labels, samples_per_epoch="max", seed=1)
+    assert set(high.epoch(4).indices.tolist()) == set(range(tail_labels.size))
+
+
+@pytest.mark.parametrize("target", ["instance", 0.5, 0.0, -0.5, {0: 2.0, 3: 1.0}, np.linspace(1, 2, 10)])
+def test_quotas_follow_the_target(tail_labels, target):
+    sampler = BalancedIndexSampler(tail_labels, target=target, samples_per_epoch=20000)
+    counts = np.bincount(tail_labels).astype(float)
+    if isinstance(target, str):
+        expected = counts
+    elif isinstance(target, float):
+        expected = counts**target
+    elif isinstance(target, dict):
+        expected = np.zeros(10)
+        for c, w in target.items():
+            expected[c] = w
+    else:
+        expected = target
+    p = expected / expected.sum()
+    assert np.allclose(sampler.class_probabilities, p)
+    # Largest remainders: every quota is floor or ceil of its exact share, and they sum exactly.
+    assert np.all(np.abs(sampler.quotas - 20000 * p) < 1)
+    assert sampler.quotas.sum() == 20000
+
+
+def test_undersampled_majority_cycles_through_all_samples(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, samples_per_epoch="min", seed=8)
+    majority = np.flatnonzero(tail_labels == 0)
+    per_epoch = int(sampler.quotas[0])
+    seen = []
+    for epoch in range(-(-majority.size // per_epoch)):
+        e = sampler.epoch(epoch)
+        seen.extend(e.indices[e.labels == 0].tolist())
+    assert set(seen) == set(majority.tolist())
+    assert len(set(seen[: majority.size])) == majority.size  # the first full pass has no repeat
+
+
+# -- statistics ----------------------------------------------------------------------------------
+
+def test_pool_passes_cover_each_class_exactly_once(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, batch_size=50, seed=13)
+    counts = np.bincount(tail_labels)
+    streams = {c: [] for c in range(10)}
+    for epoch in range(3):
+        e = sampler.epoch(epoch)
+        for c in range(10):
+            streams[c].extend(e.indices[e.labels == c].tolist())
+    members = {c: set(np.flatnonzero(tail_labels == c).tolist()) for c in range(10)}
+    for c, stream in streams.items():
+        n = counts[c]
+        for begin in range(0, len(stream) - n + 1, n):
+            assert set(stream[begin : begin + n]) == members[c]
+
+
+def test_stratified_batches_are_exact_and_low_discrepancy(tail_labels):
+    batch = 64
+    for target in ("balanced", 0.5, "instance"):
+        sampler = BalancedIndexSampler(tail_labels, target=target, batch_size=batch, seed=2)
+        quotas = sampler.quotas
+        num_batches = sampler.num_batches
+        labels = sampler.epoch(5).labels.reshape(num_batches, batch)
+        counts = np.stack([np.bincount(row, minlength=10) for row in labels])
+        low = quotas // num_batches
+        assert np.all((counts == low) | (counts == low + 1)), target
+        prefix = np.cumsum(counts, axis=0)
+        exact = np.outer(np.arange(1, num_batches + 1), quotas) / num_batches
+        assert np.max(np.abs(prefix - exact)) < 1, target
+        assert prefix[-1].tolist() == quotas.tolist()
+
+
+def test_more_classes_than_batch_slots_rotate():
+    labels = long_tailed_labels(100, 50, 10.0, seed=4)
+    sampler = BalancedIndexSampler(labels, batch_size=8, seed=1)
+    e = sampler.epoch(0)
+    per_batch = e.labels.reshape(-1, 8)
+    assert all(len(set(row.tolist())) == 8 for row in per_batch)  # 8 different classes each batch
+    # Over any 25 consecutive batches (200 slots) every class appears twice, within 1.
+    for start in range(0, per_batch.shape[0] - 25, 7):
+        window = np.bincount(per_batch[start : start + 25].ravel(), minlength=100)
+        assert window.min() >= 1 and window.max() <= 3
+
+
+def test_class_frequencies_in_windows_fit_the_target_chi_square(tail_labels):
+    # An unbatched epoch is a uniform arrangement: any window's class counts are a fair sample.
+    sampler = BalancedIndexSampler(tail_labels, target=0.5, seed=17)
+    e = sampler.epoch(0)
+    p = sampler.class_probabilities
+    p_values = []
+    assert len(e.labels) >= 4000
+    for start in range(0, 4000, 1000):
+        observed = np.bincount(e.labels[start : start + 1000], minlength=10)
+        p_values.append(stats.chisquare(observed, observed.sum() * p).pvalue)
+    assert min(p_values) > 1e-3, p_values
+
+
+def test_replacement_draws_are_uniform_within_a_class_chi_square(defect_labels):
+    sampler = BalancedIndexSampler(defect_labels, replacement=True, samples_per_epoch=40000, seed=21)
+    e = sampler.epoch(0)
+    minority = np.flatnonzero(defect_labels == 3)
+    drawn = Counter(e.indices[e.labels == 3].tolist())
+    observed = np.array([drawn[i] for i in minority])
+    assert stats.chisquare(observed).pvalue > 1e-3
+    assert set(drawn) == set(minority.tolist())
+
+
+def test_consecutive_epochs_are_different_arrangements(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, seed=1)
+    a, b = sampler.epoch(0).labels, sampler.epoch(1).labels
+    assert not np.array_equal(a, b)
+    # Position and class are independent: the first and second halves have the same class mix.
+    halves = np.stack([np.bincount(a[:5000], minlength=10), np.bincount(a[5000:], minlength=10)])
+    assert stats.chi2_contingency(halves).pvalue > 1e-3
+
+
+# -- repeats -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("replacement", [False, True])
+@pytest.mark.parametrize("batch_size", [None, 20])
+def test_repeats_count_earlier_emissions(tail_labels, replacement, batch_size):
+    sampler = BalancedIndexSampler(tail_labels, replacement=replacement, batch_size=batch_size, seed=6)
+    for epoch in (0, 3):
+        e = sampler.epoch(epoch)
+        seen = Counter()
+        expected = []
+        for index in e.indices.tolist():
+            expected.append(seen[index])
+            seen[index] += 1
+        assert e.repeats.tolist() == expected
+    # The smallest class (10 samples) is drawn 1000 times: repeats 0..99.
+    minority = e.repeats[e.labels == 9]
+    assert (minority == 0).sum() <= 10 and minority.max() >= 90
+
+
+# -- determinism, slices, resume, shards ---------------------------------------------------------
+
+def digest(sampler, epoch):
+    e = sampler.epoch(epoch)
+    return hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest()
+
+
+def test_same_stream_in_another_process(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, batch_size=32, seed=77)
+    code = (
+        "import sys, numpy as np, hashlib; sys.path.insert(0, sys.argv[1]);"
+        "from conftest import long_tailed_labels; from fast_balance import BalancedIndexSampler;"
+        "s = BalancedIndexSampler(long_tailed_labels(10, 1000, 100.0, seed=1), batch_size=32, seed=77);"
+        "e = s.epoch(3); print(hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest())"
+    )
+    tests_dir = str(__import__("pathlib").Path(__file__).parent)
+    out = subprocess.run([sys.executable, "-c", code, tests_dir], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == digest(sampler, 3)
+
+
+def test_same_stream_from_concurrent_threads(tail_labels):
+    sampler = BalancedIndexSampler(tail_labels, seed=5)
+    expected = [digest(sampler, e) for e in range(4)]
+    results = {}
+
+    def work(e):
+        results[e] = digest(sampler, e)
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[e] for e in range(4)] == expected
+
+
+def test_different_seeds_differ(tail_labels):
+    assert digest(BalancedIndexSampler(tail_labels, seed=1), 0) != digest(BalancedIndexSampler(tail_labels, seed=2), 0)
+
+
+@pytest.mark.parametrize("batch_size", [None, 25])
+@pytest.mark.parametrize("replacement", [False, True])
+def test_slices_equal_the_whole_epoch(tail_labels, batch_size, replacement):
+    sampler = BalancedIndexSampler(tail_labels, batch_size=batch_size, replacement=replacement, seed=4)
+    whole = sampler.epoch(2)
+    cuts = [0, 1, 333, 5000, 9999, len(sampler)]
+    for field in range(3):
+        parts = [sampler.epoch(2, a, b)[field] for a, b in zip(cuts, cuts[1:])]
+        assert np.array_equal(np.concatenate(parts), whole[field])
+
+
+@pytest.mark.parametrize("batch_size", [None, 10])
+def test_resume_equals_the_uninterrupted_stream(tail_labels, batch_size):
+    def make():
+        return BalancedIndexSampler(tail_labels, batch_size=batch_size, samples_per_epoch=500, seed=12)
+
+    uninterrupted = make()
+    stream = [np.asarray(x).tolist() for _ in range(3) for x in uninterrupted]
+
+    first = make()
+    iterator = iter(first)
+    consumed = [np.asarray(next(iterator)).tolist() for _ in range(37)]
+    state = first.state_dict()
+    assert state == {"seed": 12, "epoch": 0, "position": 37 * (batch_size or 1)}
+    resumed = make()
+    resumed.load_state_dict(state)
+    rest = [np.asarray(x).tolist() for x in resumed]
+    rest += [np.asarray(x).tolist() for _ in range(2) for x in resumed]
+    assert consumed + rest == stream
+    assert resumed.current_epoch == 3
+
+
+def test_iteration_advances_epochs(defect_labels):
+    sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
+    first = np.concatenate(list(sampler))
+    second = np.concatenate(list(sampler))
+    assert np.array_equal(first, sampler.epoch(0).indices) and np.array_equal(second, sampler.epoch(1).indices)
+    sampler.set_epoch(0)
+    assert np.array_equal(np.concatenate(list(sampler)), first)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+@pytest.mark.parametrize("num_shards", [2, 3])
+def test_shards_are_disjoint_and_their_union_is_the_epoch(tail_labels, batch_size, num_shards):
+    size = 16 * 3 * 100
+    whole = BalancedIndexSampler(tail_labels, batch_size=batch_size, samples_per_epoch=size, seed=3).epoch(1)
+    unit = batch_size or 1
+    rebuilt = np.empty_like(whole.indices)
+    rebuilt_repeats = np.empty_like(whole.repeats)
+    for shard in range(num_shards):
+        sampler = BalancedIndexSampler(
+            tail_labels, batch_size=batch_size, samples_per_epoch=size, seed=3, num_shards=num_shards, shard_index=shard
+        )
+        assert len(sampler) == size // num_shards
+        part = sampler.epoch(1)
+        positions = np.arange(size).reshape(-1, unit)[shard::num_shards].ravel()
+        rebuilt[positions] = part.indices
+        rebuilt_repeats[positions] = part.repeats
+        if batch_size:  # every shard's batches are stratified on their own
+            counts = np.stack([np.bincount(b, minlength=10) for b in part.labels.reshape(-1, batch_size)])
+            assert counts.min() >= batch_size // 10 and counts.max() <= -(-batch_size // 10)
+    assert np.array_equal(rebuilt, whole.indices)
+    assert np.array_equal(rebuilt_repeats, whole.repeats)
+
+
+def test_labels_any_integer_dtype_zero_copy_or_strided():
+    base = long_tailed_labels(5, 100, 10.0, seed=2)
+    expected = digest(BalancedIndexSampler(base, seed=1), 0)
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.uint64):
+        assert digest(BalancedIndexSampler(base.astype(dtype), seed=1), 0) == expected
+    strided = np.repeat(base, 2)[::2]
+    assert not strided.flags.c_contiguous
+    assert digest(BalancedIndexSampler(strided, seed=1), 0) == expected
+    assert digest(BalancedIndexSampler(base.tolist(), seed=1), 0) == expected
