@@ -13,6 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -85,28 +88,62 @@ class BalancedSampler {
                                   ") are outside the shard's epoch of " + std::to_string(shard_size()));
     }
     if (start == stop) return;
-    Draws draws(*this, epoch);
+    WorkspaceLease lease(*this);
+    Draws draws(*this, epoch, lease.workspace());
     if (options_.batch_size > 0) {
       fill_batched(epoch, start, stop, draws, out);
     } else {
-      fill_unbatched(epoch, start, stop, draws, out);
+      fill_unbatched(epoch, start, stop, draws, lease.workspace().slots, out);
     }
   }
 
  private:
+  // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
+  struct Workspace {
+    std::vector<std::int64_t> pool;          // per class (CSR): the loaded pass, sample | kConsumed
+    std::vector<std::uint8_t> consumed;      // per class member (CSR): emitted in the first pass before the epoch
+    std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
+    std::vector<std::uint32_t> times_seen;   // with replacement: draws of each sample so far this epoch
+    std::vector<std::int32_t> slots;         // an epoch's class slots when they cannot go to the output
+  };
+
+  // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
+  class WorkspaceLease {
+   public:
+    explicit WorkspaceLease(const BalancedSampler& owner) : owner_(owner) {
+      std::lock_guard<std::mutex> lock(owner_.workspace_mutex_);
+      workspace_ = std::move(owner_.workspace_);
+      if (!workspace_) workspace_ = std::make_unique<Workspace>();
+    }
+    ~WorkspaceLease() {
+      std::lock_guard<std::mutex> lock(owner_.workspace_mutex_);
+      owner_.workspace_ = std::move(workspace_);
+    }
+    WorkspaceLease(const WorkspaceLease&) = delete;
+    WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+    Workspace& workspace() noexcept { return *workspace_; }
+
+   private:
+    const BalancedSampler& owner_;
+    std::unique_ptr<Workspace> workspace_;
+  };
+
   // The per-class draw cursors of one epoch, and the pool orders they read.
   class Draws {
    public:
-    Draws(const BalancedSampler& sampler, std::int64_t epoch)
+    Draws(const BalancedSampler& sampler, std::int64_t epoch, Workspace& workspace)
         : replacement_(sampler.options_.replacement),
           seed_(sampler.options_.seed),
           index_(sampler.index_),
+          work_(workspace),
           cursors_(static_cast<std::size_t>(index_.num_classes())),
           epoch_start_(cursors_.size()) {
+      std::int64_t largest = 0;
       for (std::size_t c = 0; c < cursors_.size(); ++c) {
         const auto cls = static_cast<std::int64_t>(c);
         const std::int64_t count = index_.count(cls);
         if (count == 0) continue;
+        largest = std::max(largest, count);
         const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(sampler.quotas_[c]);
         if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
         EpochStart& start = epoch_start_[c];
@@ -118,10 +155,11 @@ class BalancedSampler {
         cursor.end = cursor.begin + count;
         cursor.position = cursor.begin + start.offset;
       }
+      const auto samples = static_cast<std::size_t>(index_.num_samples());
       if (replacement_) {
-        times_seen_.assign(static_cast<std::size_t>(index_.num_samples()), 0);
+        work_.times_seen.assign(samples, 0);
       } else {
-        pool_.resize(static_cast<std::size_t>(index_.num_samples()));
+        work_.pool.resize(samples);
       }
     }
 
@@ -140,6 +178,14 @@ class BalancedSampler {
       }
     }
 
+    // Starts loading what take(c) will read: the cursor first, its pool entry a few draws later.
+    void prefetch_cursor(std::int32_t c) const noexcept { __builtin_prefetch(&cursors_[static_cast<std::size_t>(c)]); }
+    void prefetch_entry(std::int32_t c) const noexcept {
+      if (!replacement_) {
+        __builtin_prefetch(work_.pool.data() + cursors_[static_cast<std::size_t>(c)].position);
+      }
+    }
+
     // Takes the next draw of class c: its sample index, and in `repeats` how often that sample
     // was emitted earlier in the epoch.
     std::int64_t take(std::int32_t c, std::int32_t& repeats) {
@@ -148,19 +194,19 @@ class BalancedSampler {
       std::int64_t sample;
       if (replacement_) {
         const EpochStart& start = epoch_start_[cls];
-        const std::int64_t draw = start.draw + cursor.pass * (cursor.end - cursor.begin) +
-                                  (cursor.position - cursor.begin) - start.offset;
+        const std::int64_t count = cursor.end - cursor.begin;
+        const std::int64_t draw = start.draw + cursor.pass * count + (cursor.position - cursor.begin) - start.offset;
         const std::uint64_t key = stream_key(seed_, StreamDomain::kReplacementDraw, cls, 0);
-        sample = index_.members()[static_cast<std::size_t>(
-            cursor.begin + static_cast<std::int64_t>(scale_to_range(stream_value(key, static_cast<std::uint64_t>(draw)),
-                                                                    static_cast<std::uint64_t>(cursor.end - cursor.begin))))];
-        repeats = static_cast<std::int32_t>(times_seen_[static_cast<std::size_t>(sample)]++);
+        const auto member = static_cast<std::int64_t>(
+            scale_to_range(stream_value(key, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
+        sample = index_.members()[static_cast<std::size_t>(cursor.begin + member)];
+        repeats = static_cast<std::int32_t>(work_.times_seen[static_cast<std::size_t>(sample)]++);
       } else {
         if (cursor.loaded != cursor.pass) load_pass(cls, cursor.pass);
-        sample = pool_[static_cast<std::size_t>(cursor.position)];
-        repeats = cursor.pass;
-        // The sample's place in the epoch's first pass may have been consumed by an earlier epoch.
-        if (repeats > 0 && epoch_start_[cls].offset > 0 && consumed_before_epoch(cls, sample)) --repeats;
+        const std::int64_t entry = work_.pool[static_cast<std::size_t>(cursor.position)];
+        sample = entry & ~kConsumed;
+        // A sample whose place in the epoch's first pass went to an earlier epoch was seen once less.
+        repeats = cursor.pass - (entry < 0 ? 1 : 0);
       }
       if (++cursor.position == cursor.end) {
         cursor.position = cursor.begin;
@@ -170,12 +216,15 @@ class BalancedSampler {
     }
 
    private:
+    // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
+    static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
+
     struct Cursor {  // touched by every draw
-      std::int64_t begin = 0;     // the class's range of pool_
+      std::int64_t begin = 0;     // the class's range of the pool
       std::int64_t end = 0;
-      std::int64_t position = 0;  // next draw's place in pool_
+      std::int64_t position = 0;  // next draw's place in the pool
       std::int32_t pass = 0;      // passes begun since the epoch's first draw
-      std::int32_t loaded = -1;   // the pass whose order pool_ holds
+      std::int32_t loaded = -1;   // the pass whose order the pool holds
     };
     struct EpochStart {  // the class's draw counter at the epoch's first draw
       std::int64_t draw = 0;
@@ -184,56 +233,67 @@ class BalancedSampler {
       bool consumed_known = false;
     };
 
-    // Puts pass `pass` of class c (counted from the epoch's first) in pool_: the class's members
-    // in the order of stream (seed, kPoolPass, c, absolute pass), by inside-out Fisher-Yates.
+    // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
+    // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates, which reads
+    // the members in order and writes each once.
     void load_pass(std::size_t c, std::int32_t pass) {
       Cursor& cursor = cursors_[c];
       const std::int64_t count = cursor.end - cursor.begin;
-      std::int64_t* order = pool_.data() + cursor.begin;
+      std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
-      RandomStream random(stream_key(seed_, StreamDomain::kPoolPass, c,
-                                     static_cast<std::uint64_t>(epoch_start_[c].pass + pass)));
+      RandomStream random(pass_key(c, pass));
+      const std::uint8_t* consumed = pass > 0 && epoch_start_[c].offset > 0 ? consumed_members(c) : nullptr;
       for (std::int64_t i = 0; i < count; ++i) {
         const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
         order[i] = order[j];
-        order[j] = members[i];
+        order[j] = consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
       }
       cursor.loaded = pass;
     }
 
-    bool consumed_before_epoch(std::size_t c, std::int64_t sample) {
+    std::uint64_t pass_key(std::size_t c, std::int32_t pass) const noexcept {
+      return stream_key(seed_, StreamDomain::kPoolPass, c, static_cast<std::uint64_t>(epoch_start_[c].pass + pass));
+    }
+
+    // Per member of class c: was it drawn in the epoch's first pass before the epoch began?
+    const std::uint8_t* consumed_members(std::size_t c) {
+      const Cursor& cursor = cursors_[c];
+      const std::int64_t count = cursor.end - cursor.begin;
+      if (work_.consumed.size() != static_cast<std::size_t>(index_.num_samples())) {
+        work_.consumed.resize(static_cast<std::size_t>(index_.num_samples()));
+      }
+      std::uint8_t* consumed = work_.consumed.data() + cursor.begin;
       EpochStart& start = epoch_start_[c];
       if (!start.consumed_known) {
-        if (consumed_.empty()) consumed_.assign(static_cast<std::size_t>(index_.num_samples()), 0);
-        Cursor& cursor = cursors_[c];
-        const std::int32_t current = cursor.loaded;
-        load_pass(c, 0);
-        for (std::int64_t i = cursor.begin; i < cursor.end; ++i) {
-          consumed_[static_cast<std::size_t>(pool_[static_cast<std::size_t>(i)])] = i - cursor.begin < start.offset ? 1 : 0;
+        // The first pass again, as member positions, by the same shuffle as load_pass.
+        work_.pass_order.resize(static_cast<std::size_t>(count));
+        std::int32_t* order = work_.pass_order.data();
+        RandomStream random(pass_key(c, 0));
+        for (std::int64_t i = 0; i < count; ++i) {
+          const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
+          order[i] = order[j];
+          order[j] = static_cast<std::int32_t>(i);
         }
-        load_pass(c, current);
+        for (std::int64_t k = 0; k < count; ++k) consumed[order[k]] = k < start.offset ? 1 : 0;
         start.consumed_known = true;
       }
-      return consumed_[static_cast<std::size_t>(sample)] != 0;
+      return consumed;
     }
 
     const bool replacement_;
     const std::uint64_t seed_;
     const ClassIndex& index_;
+    Workspace& work_;
     std::vector<Cursor> cursors_;
     std::vector<EpochStart> epoch_start_;
-    std::vector<std::int64_t> pool_;         // per class (CSR), the loaded pass's order of members
-    std::vector<std::uint32_t> times_seen_;  // with replacement: draws of each sample so far this epoch
-    std::vector<std::uint8_t> consumed_;     // per sample: emitted in the first pass before this epoch
   };
 
   void fill_unbatched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
-                      const EpochOutput& out) const {
+                      std::vector<std::int32_t>& scratch, const EpochOutput& out) const {
     const std::int64_t shards = options_.num_shards;
     const std::int64_t total = options_.samples_per_epoch;
     // A whole unsharded epoch is arranged in the output itself; anything else needs a scratch copy.
     const bool in_place = shards == 1 && start == 0 && stop == total;
-    std::vector<std::int32_t> scratch;
     std::int32_t* slots = out.labels;
     if (!in_place) {
       scratch.resize(static_cast<std::size_t>(total));
@@ -243,6 +303,20 @@ class BalancedSampler {
                   slots);
 
     std::int64_t t = 0;
+    if (shards == 1) {
+      // With many classes, cursors and pools do not fit in cache: prefetch them ahead of use.
+      constexpr std::int64_t kCursorAhead = 16;
+      constexpr std::int64_t kEntryAhead = 8;
+      for (; t < start; ++t) draws.pass_over(slots[t]);
+      for (; t < stop; ++t) {
+        if (t + kCursorAhead < stop) draws.prefetch_cursor(slots[t + kCursorAhead]);
+        if (t + kEntryAhead < stop) draws.prefetch_entry(slots[t + kEntryAhead]);
+        const std::int64_t j = t - start;
+        out.labels[j] = slots[t];
+        out.indices[j] = draws.take(slots[t], out.repeats[j]);
+      }
+      return;
+    }
     for (std::int64_t j = 0; j < stop - start; ++j, ++t) {
       const std::int64_t owned = (start + j) * shards + options_.shard_index;
       for (; t < owned; ++t) draws.pass_over(slots[t]);
@@ -277,6 +351,7 @@ class BalancedSampler {
       RandomStream(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
                               static_cast<std::uint64_t>(b)))
           .shuffle(classes.data(), batch);
+      for (const std::int32_t c : classes) draws.prefetch_cursor(c);
       for (std::int64_t k = 0; k < batch; ++k) {
         const std::int64_t position = local_start + k;
         const std::int32_t c = classes[static_cast<std::size_t>(k)];
@@ -294,6 +369,8 @@ class BalancedSampler {
   ClassIndex index_;
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
+  mutable std::mutex workspace_mutex_;
+  mutable std::unique_ptr<Workspace> workspace_;
 };
 
 }  // namespace fast_balance

@@ -48,19 +48,29 @@ inline std::vector<std::int64_t> apportion(std::int64_t total, const std::vector
 // Writes a uniformly random arrangement of the multiset {c repeated quotas[c] times} to `slots`.
 // Fisher-Yates over the whole epoch is bound by cache misses; instead every slot goes to an
 // independent uniform bucket of about 16k slots and each bucket is shuffled in cache, which is
-// still exactly uniform (Sanders 1998) and several times faster. Randomness: stream (key, 0)
-// picks the buckets, stream (key, 1 + bucket) shuffles a bucket.
+// still exactly uniform (Sanders 1998) and several times faster. Randomness: the stream with key
+// mix64(key) picks the buckets, the one with key mix64(key ^ mix64(1 + bucket)) shuffles a bucket.
 inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
   std::int64_t total = 0;
   for (const std::int64_t q : quotas) total += q;
   const std::int64_t buckets = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
   std::vector<std::int64_t> start(static_cast<std::size_t>(buckets) + 1, 0);
+  // Each 64-bit value picks four buckets, 16 bits each. Any bucket distribution that is the same
+  // for every slot keeps the arrangement exactly uniform; this one is within 2^-16 of flat.
   const auto for_each_slot = [&](auto&& place) {
     RandomStream choose(mix64(key));
+    std::uint64_t bits = 0;
+    int left = 0;
     for (std::size_t c = 0; c < quotas.size(); ++c) {
       for (std::int64_t k = 0; k < quotas[c]; ++k) {
-        place(static_cast<std::size_t>(scale_to_range(choose.next(), static_cast<std::uint64_t>(buckets))),
+        if (left == 0) {
+          bits = choose.next();
+          left = 4;
+        }
+        place(static_cast<std::size_t>(((bits & 0xffff) * static_cast<std::uint64_t>(buckets)) >> 16),
               static_cast<std::int32_t>(c));
+        bits >>= 16;
+        --left;
       }
     }
   };
@@ -137,6 +147,7 @@ class BatchSchedule {
         ready_head_(static_cast<std::size_t>(2 * num_batches + 2), -1),
         release_head_(static_cast<std::size_t>(num_batches + 1), -1) {
     if (num_batches < 1) throw std::invalid_argument("num_batches must be >= 1");
+    if (num_batches > INT32_MAX) throw std::invalid_argument("an epoch of more than 2^31 - 1 batches is not supported");
     const auto num_classes = quotas.size();
     if (tie_order.size() != num_classes) throw std::invalid_argument("tie_order has the wrong length");
     share_.resize(num_classes);
@@ -199,26 +210,25 @@ class BatchSchedule {
     std::int32_t cls;
   };
 
-  // Subtask i (from 1) of class c may run in batches [release, deadline).
+  // Subtask i (from 1) of class c may run in batches [release, deadline). i <= share < num_batches
+  // < 2^31, so the products below fit in 64 bits.
   std::int64_t release_of(std::size_t c, std::int64_t i) const noexcept {
-    return static_cast<std::int64_t>(static_cast<int128>(i - 1) * num_batches_ / share_[c]);
+    return (i - 1) * num_batches_ / share_[c];
   }
   std::int64_t deadline_of(std::size_t c, std::int64_t i) const noexcept {
-    return ceil_div(static_cast<int128>(i) * num_batches_, share_[c]);
+    return ceil_div(i * num_batches_, share_[c]);
   }
   bool successor_overlaps(std::size_t c, std::int64_t i) const noexcept {
-    return static_cast<int128>(i) * num_batches_ % share_[c] != 0;
+    return i * num_batches_ % share_[c] != 0;
   }
   bool is_heavy(std::size_t c) const noexcept { return 2 * share_[c] >= num_batches_; }
   // PD^2's group deadline of a heavy task: D = ceil(ceil(d * (1 - w)) / (1 - w)), w = share / batches.
   std::int64_t group_deadline_of(std::size_t c, std::int64_t i) const noexcept {
     const std::int64_t idle = num_batches_ - share_[c];
-    const std::int64_t g = ceil_div(static_cast<int128>(deadline_of(c, i)) * idle, num_batches_);
-    return ceil_div(static_cast<int128>(g) * num_batches_, idle);
+    const std::int64_t g = ceil_div(deadline_of(c, i) * idle, num_batches_);
+    return ceil_div(g * num_batches_, idle);
   }
-  static std::int64_t ceil_div(int128 a, std::int64_t b) noexcept {
-    return static_cast<std::int64_t>((a + b - 1) / b);
-  }
+  static std::int64_t ceil_div(std::int64_t a, std::int64_t b) noexcept { return (a + b - 1) / b; }
   // PD^2 order: earlier deadline, then b-bit set, then (heavy) later group deadline.
   static bool more_urgent(const Heavy& a, const Heavy& b) noexcept {
     if (a.deadline != b.deadline) return a.deadline < b.deadline;

@@ -69,9 +69,14 @@ def arrange_slots(quotas: list[int], key: int) -> list[int]:
     buckets = min(max(total >> 14, 1), 1 << 16)
     choose = Stream(mix64(key))
     contents: list[list[int]] = [[] for _ in range(buckets)]
+    bits = left = 0
     for c, quota in enumerate(quotas):
         for _ in range(quota):
-            contents[(choose.next() * buckets) >> 64].append(c)
+            if left == 0:
+                bits, left = choose.next(), 4
+            contents[((bits & 0xFFFF) * buckets) >> 16].append(c)
+            bits >>= 16
+            left -= 1
     slots = []
     for b, bucket in enumerate(contents):
         Stream(mix64(key ^ mix64(b + 1))).shuffle(bucket)

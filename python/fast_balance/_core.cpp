@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -69,7 +70,7 @@ PYBIND11_MODULE(_core, m) {
              options.num_shards = num_shards;
              options.shard_index = shard_index;
              py::gil_scoped_release release;
-             return BalancedSampler(std::move(index), weight_values, options);
+             return std::make_unique<BalancedSampler>(std::move(index), weight_values, options);
            }),
            py::arg("labels"), py::arg("num_classes"), py::arg("weights"), py::arg("seed"),
            py::arg("samples_per_epoch"), py::arg("batch_size"), py::arg("replacement"), py::arg("num_shards"),
