@@ -137,23 +137,19 @@ class BalancedSampler {
           index_(sampler.index_),
           work_(workspace),
           cursors_(static_cast<std::size_t>(index_.num_classes())),
-          epoch_start_(cursors_.size()) {
-      std::int64_t largest = 0;
+          consumed_known_(cursors_.size(), 0) {
       for (std::size_t c = 0; c < cursors_.size(); ++c) {
         const auto cls = static_cast<std::int64_t>(c);
         const std::int64_t count = index_.count(cls);
         if (count == 0) continue;
-        largest = std::max(largest, count);
         const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(sampler.quotas_[c]);
         if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
-        EpochStart& start = epoch_start_[c];
-        start.draw = static_cast<std::int64_t>(first_draw);
-        start.pass = start.draw / count;
-        start.offset = start.draw % count;
         Cursor& cursor = cursors_[c];
+        cursor.first_pass = static_cast<std::int64_t>(first_draw) / count;
+        cursor.first_offset = static_cast<std::int64_t>(first_draw) % count;
         cursor.begin = index_.offset(cls);
         cursor.end = cursor.begin + count;
-        cursor.position = cursor.begin + start.offset;
+        cursor.position = cursor.begin + cursor.first_offset;
       }
       const auto samples = static_cast<std::size_t>(index_.num_samples());
       if (replacement_) {
@@ -193,9 +189,8 @@ class BalancedSampler {
       Cursor& cursor = cursors_[cls];
       std::int64_t sample;
       if (replacement_) {
-        const EpochStart& start = epoch_start_[cls];
         const std::int64_t count = cursor.end - cursor.begin;
-        const std::int64_t draw = start.draw + cursor.pass * count + (cursor.position - cursor.begin) - start.offset;
+        const std::int64_t draw = (cursor.first_pass + cursor.pass) * count + (cursor.position - cursor.begin);
         const std::uint64_t key = stream_key(seed_, StreamDomain::kReplacementDraw, cls, 0);
         const auto member = static_cast<std::int64_t>(
             scale_to_range(stream_value(key, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
@@ -219,18 +214,14 @@ class BalancedSampler {
     // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
 
-    struct Cursor {  // touched by every draw
-      std::int64_t begin = 0;     // the class's range of the pool
+    struct Cursor {  // everything a draw touches, in one place for the cache
+      std::int64_t begin = 0;         // the class's range of the pool
       std::int64_t end = 0;
-      std::int64_t position = 0;  // next draw's place in the pool
-      std::int32_t pass = 0;      // passes begun since the epoch's first draw
-      std::int32_t loaded = -1;   // the pass whose order the pool holds
-    };
-    struct EpochStart {  // the class's draw counter at the epoch's first draw
-      std::int64_t draw = 0;
-      std::int64_t pass = 0;
-      std::int64_t offset = 0;
-      bool consumed_known = false;
+      std::int64_t position = 0;      // next draw's place in the pool
+      std::int64_t first_pass = 0;    // pass and offset of the class's first draw in the epoch
+      std::int64_t first_offset = 0;
+      std::int32_t pass = 0;          // passes begun since the epoch's first draw
+      std::int32_t loaded = -1;       // the pass whose order the pool holds
     };
 
     // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
@@ -242,7 +233,7 @@ class BalancedSampler {
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
       RandomStream random(pass_key(c, pass));
-      const std::uint8_t* consumed = pass > 0 && epoch_start_[c].offset > 0 ? consumed_members(c) : nullptr;
+      const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
       for (std::int64_t i = 0; i < count; ++i) {
         const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
         order[i] = order[j];
@@ -252,7 +243,7 @@ class BalancedSampler {
     }
 
     std::uint64_t pass_key(std::size_t c, std::int32_t pass) const noexcept {
-      return stream_key(seed_, StreamDomain::kPoolPass, c, static_cast<std::uint64_t>(epoch_start_[c].pass + pass));
+      return stream_key(seed_, StreamDomain::kPoolPass, c, static_cast<std::uint64_t>(cursors_[c].first_pass + pass));
     }
 
     // Per member of class c: was it drawn in the epoch's first pass before the epoch began?
@@ -263,8 +254,7 @@ class BalancedSampler {
         work_.consumed.resize(static_cast<std::size_t>(index_.num_samples()));
       }
       std::uint8_t* consumed = work_.consumed.data() + cursor.begin;
-      EpochStart& start = epoch_start_[c];
-      if (!start.consumed_known) {
+      if (consumed_known_[c] == 0) {
         // The first pass again, as member positions, by the same shuffle as load_pass.
         work_.pass_order.resize(static_cast<std::size_t>(count));
         std::int32_t* order = work_.pass_order.data();
@@ -274,8 +264,8 @@ class BalancedSampler {
           order[i] = order[j];
           order[j] = static_cast<std::int32_t>(i);
         }
-        for (std::int64_t k = 0; k < count; ++k) consumed[order[k]] = k < start.offset ? 1 : 0;
-        start.consumed_known = true;
+        for (std::int64_t k = 0; k < count; ++k) consumed[order[k]] = k < cursor.first_offset ? 1 : 0;
+        consumed_known_[c] = 1;
       }
       return consumed;
     }
@@ -285,7 +275,7 @@ class BalancedSampler {
     const ClassIndex& index_;
     Workspace& work_;
     std::vector<Cursor> cursors_;
-    std::vector<EpochStart> epoch_start_;
+    std::vector<std::uint8_t> consumed_known_;  // per class: consumed_members was computed
   };
 
   void fill_unbatched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
@@ -305,8 +295,8 @@ class BalancedSampler {
     std::int64_t t = 0;
     if (shards == 1) {
       // With many classes, cursors and pools do not fit in cache: prefetch them ahead of use.
-      constexpr std::int64_t kCursorAhead = 16;
-      constexpr std::int64_t kEntryAhead = 8;
+      constexpr std::int64_t kCursorAhead = 32;
+      constexpr std::int64_t kEntryAhead = 16;
       for (; t < start; ++t) draws.pass_over(slots[t]);
       for (; t < stop; ++t) {
         if (t + kCursorAhead < stop) draws.prefetch_cursor(slots[t + kCursorAhead]);
