@@ -1,4 +1,5 @@
-"""Command line: ``fast-balance demo`` (the default) shows the sampler on a generated long-tailed set."""
+"""Command line: ``fast-balance demo`` (the default) balances generated long-tailed data;
+``fast-balance inspect DIR`` describes an image folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 import numpy as np
 
+from . import inspect_dir
 from .sampler import BalancedIndexSampler
 from .synthetic import long_tailed_labels
 
@@ -44,18 +46,37 @@ def demo(args: argparse.Namespace) -> None:
           f"({timed.samples_per_epoch:,} indices in {best * 1e3:.1f} ms, best of 3, one core)")
 
 
+def image_demo(args: argparse.Namespace) -> None:
+    try:
+        from .tf import demo as tf_demo
+    except ImportError as error:
+        print(f"\nThe image pipeline part needs TensorFlow (pip install '.[tf]'): {error}")
+        return
+    tf_demo.run(args.image_dir, args.png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fast-balance", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    demo_parser = commands.add_parser("demo", help="balance a generated long-tailed label set")
+    demo_parser = commands.add_parser("demo", help="balance a generated label set and a generated image set")
     for p in (parser, demo_parser):
         p.add_argument("--classes", type=int, default=10)
         p.add_argument("--largest", type=int, default=300_000, help="samples of the largest class")
         p.add_argument("--ratio", type=float, default=100.0, help="largest / smallest class")
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--no-images", action="store_true", help="skip the image pipeline part")
+        p.add_argument("--image-dir", help="where to write the generated JPEGs (default: a temporary folder)")
+        p.add_argument("--image-size", type=int, default=128)
+        p.add_argument("--png", default="fast_balance_demo.png", help="report image to write")
+    inspect_dir.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "inspect":
+        args.func(args)
+        return
     demo(args)
+    if not args.no_images:
+        image_demo(args)
 
 
 if __name__ == "__main__":

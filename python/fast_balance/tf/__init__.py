@@ -1,0 +1,10 @@
+"""TensorFlow layer: balanced, augmented tf.data image pipelines.
+
+Importing this module imports TensorFlow; ``import fast_balance`` alone does not.
+"""
+
+from .augment import augment_batch
+from .dataset import PipelineReport, balanced_dataset, from_directory
+from .decode import load_image
+
+__all__ = ["PipelineReport", "augment_batch", "balanced_dataset", "from_directory", "load_image"]

@@ -1,0 +1,305 @@
+"""balanced_dataset / from_directory: balanced, augmented image batches as a tf.data.Dataset."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+from ..files import check_image_files, list_image_files
+from ..sampler import BalancedIndexSampler
+from .augment import augment_batch
+from .decode import load_image
+
+AugmentPolicy = Union[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]]
+AUGMENT_POLICIES = ("repeats", "all", "none")
+ON_ERROR = ("raise", "skip")
+
+# The decode bank takes at most this share of the memory available when it is built.
+_BANK_MEMORY_SHARE = 0.25
+_BANK_AUTO_LIMIT = 4 << 30
+
+
+@dataclass
+class PipelineReport:
+    """What a balanced dataset did: the decode bank, and the files it skipped."""
+
+    bank_images: int = 0  #: images held decoded in memory
+    bank_bytes: int = 0
+    bank_hit_rate: float = 0.0  #: share of the last epoch's samples served from the bank
+    skipped: dict = field(default_factory=dict)  #: {path: reason} of files replaced by another draw
+    epochs_started: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"decode bank: {self.bank_images:,} images, {self.bank_bytes / 2**20:,.1f} MiB, "
+            f"hit rate {self.bank_hit_rate:.1%} of the last epoch; skipped files: {len(self.skipped)}"
+        )
+
+
+def _available_memory() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+def _bank_budget(decode_cache) -> int:
+    if decode_cache == "auto":
+        return int(min(_available_memory() * _BANK_MEMORY_SHARE, _BANK_AUTO_LIMIT))
+    if isinstance(decode_cache, (int, np.integer)) and not isinstance(decode_cache, bool) and decode_cache >= 0:
+        return int(decode_cache)
+    raise ValueError(f"decode_cache must be 'auto' or a number of bytes >= 0 (0 disables), got {decode_cache!r}")
+
+
+def _bank_members(sampler: BalancedIndexSampler, labels: np.ndarray, capacity: int) -> np.ndarray:
+    """Samples drawn more than once per epoch on average, most-drawn classes first, up to `capacity`."""
+    draws_per_sample = sampler.quotas / np.maximum(sampler.class_counts, 1)
+    repeated = np.flatnonzero(draws_per_sample > 1)
+    if capacity <= 0 or repeated.size == 0:
+        return np.empty(0, dtype=np.int64)
+    order = repeated[np.argsort(-draws_per_sample[repeated], kind="stable")]
+    members = np.concatenate([np.flatnonzero(labels == c) for c in order])
+    return members[:capacity]
+
+
+def _build_bank(paths: np.ndarray, members: np.ndarray, image_size, progress: bool) -> np.ndarray:
+    height, width = image_size
+    bank = np.empty((members.size, height, width, 3), dtype=np.uint8)
+    files = tf.data.Dataset.from_tensor_slices(paths[members]).map(
+        lambda path: load_image(path, image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    batches = files.batch(64).prefetch(2)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, total=-(-members.size // 64), desc="decode bank", unit="batch")
+    position = 0
+    for batch in batches:
+        bank[position : position + batch.shape[0]] = batch.numpy()
+        position += batch.shape[0]
+    return bank
+
+
+def _substitutes(labels: np.ndarray, bad: np.ndarray, seed: int) -> np.ndarray:
+    """For every sample, itself if readable, else a readable sample of the same class."""
+    substitute = np.arange(labels.size, dtype=np.int64)
+    if not bad.any():
+        return substitute
+    rng = np.random.default_rng(seed)
+    for c in np.unique(labels[bad]):
+        good = np.flatnonzero((labels == c) & ~bad)
+        broken = np.flatnonzero((labels == c) & bad)
+        if good.size == 0:
+            raise ValueError(f"class {c} has no readable image left ({broken.size} files failed the check)")
+        substitute[broken] = rng.choice(good, size=broken.size)
+    return substitute
+
+
+def _augment_device() -> str | None:
+    return "/GPU:0" if tf.config.list_logical_devices("GPU") else None
+
+
+def balanced_dataset(
+    paths: Sequence[str],
+    labels,
+    *,
+    image_size: tuple[int, int] = (224, 224),
+    batch_size: int = 32,
+    sampler: BalancedIndexSampler | None = None,
+    augment: AugmentPolicy = "repeats",
+    augment_options: dict | None = None,
+    decode_cache: Union[str, int] = "auto",
+    on_error: str = "raise",
+    seed: int = 0,
+    progress: bool = True,
+    **sampler_options,
+) -> tf.data.Dataset:
+    """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, 3] in [0, 1], labels int32 [B])``.
+
+    Each pass over the dataset (each Keras epoch) is the sampler's next epoch, so
+    ``model.fit(ds, epochs=3)`` sees three different balanced epochs; ``len(ds)`` is the number of
+    batches per epoch.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Image files (JPEG, PNG, BMP, GIF). JPEGs much larger than ``image_size`` are decoded at
+        reduced scale.
+    labels : array_like of int
+        Class of each path.
+    image_size : (height, width)
+    batch_size : int
+    sampler : BalancedIndexSampler, optional
+        Built from ``labels`` with ``batch_size``, ``seed`` and ``sampler_options`` (``target``,
+        ``samples_per_epoch``, ``replacement``, ``num_shards``, ``shard_index``...) when not given.
+    augment : "repeats", "all", "none" or callable
+        ``"repeats"``: augment oversampled duplicates (sampler ``repeats >= 1``) and leave first
+        views clean. ``"all"``, ``"none"``, or ``fn(images, mask) -> images`` (for example Keras
+        preprocessing layers applied where ``mask``). Augmentation is batched (one op per batch,
+        per-sample parameters: flip, brightness, contrast, saturation, random resized crop) and
+        runs on ``/GPU:0`` when a GPU is visible (see the README for how to verify), else on the CPU.
+    augment_options : dict, optional
+        Keyword arguments of `augment_batch` (``crop``, ``flip``, ``brightness``, ``contrast``,
+        ``saturation``), e.g. ``{"crop": False}``.
+    decode_cache : "auto", int
+        Byte budget of the decode bank: samples drawn more than once per epoch are decoded once
+        and kept in memory as uint8. ``"auto"``: a quarter of the available memory, at most 4 GiB;
+        0 disables.
+    on_error : "raise" or "skip"
+        ``"raise"``: a missing or unreadable file fails with its path (missing files before any
+        work). ``"skip"``: files failing a header check are replaced by another draw of the same
+        class, so balance holds; they are listed in ``ds.report.skipped``.
+    seed : int
+        Seeds the sampler (when built here) and the augmentation.
+    progress : bool
+        Progress bars while checking files and filling the decode bank.
+
+    Returns
+    -------
+    tf.data.Dataset
+        With attributes ``sampler`` and ``report`` (a `PipelineReport`).
+
+    Examples
+    --------
+    >>> ds = balanced_dataset(paths, labels, image_size=(128, 128), batch_size=64)
+    >>> model.fit(ds, epochs=3)
+    """
+    paths = np.asarray([os.fspath(p) for p in paths], dtype=object)
+    labels = np.asarray(labels)
+    if paths.size == 0:
+        raise ValueError("paths is empty")
+    if labels.ndim != 1 or labels.shape[0] != paths.size:
+        raise ValueError(f"paths and labels differ in length: {paths.size} paths, {labels.shape} labels")
+    if len(image_size) != 2 or any(int(s) < 1 for s in image_size):
+        raise ValueError(f"image_size must be (height, width) of positive ints, got {image_size!r}")
+    image_size = (int(image_size[0]), int(image_size[1]))
+    if not (isinstance(augment, str) and augment in AUGMENT_POLICIES) and not callable(augment):
+        raise ValueError(f"augment must be one of {AUGMENT_POLICIES} or a callable(images, mask), got {augment!r}")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+    budget = _bank_budget(decode_cache)
+    augment_options = dict(augment_options or {})
+    unknown = set(augment_options) - {"crop", "flip", "brightness", "contrast", "saturation"}
+    if unknown:
+        raise ValueError(f"augment_options: unknown {sorted(unknown)}")
+
+    if sampler is None:
+        sampler = BalancedIndexSampler(labels, batch_size=batch_size, seed=seed, **sampler_options)
+    elif sampler_options:
+        raise TypeError(f"pass sampler options to the sampler, not here: {sorted(sampler_options)}")
+    if len(sampler.class_counts) and int(sampler.class_counts.sum()) != paths.size:
+        raise ValueError(f"the sampler was built for {int(sampler.class_counts.sum())} samples, not {paths.size}")
+    if sampler.batch_size not in (None, batch_size):
+        raise ValueError(f"batch_size {batch_size} differs from the sampler's {sampler.batch_size}")
+
+    report = PipelineReport()
+    if on_error == "raise":
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if missing:
+            listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise FileNotFoundError(f"{len(missing)} image files are missing: {listed}")
+        substitute = None
+    else:
+        report.skipped = check_image_files(list(paths), progress=progress)
+        bad = np.isin(paths, list(report.skipped)) if report.skipped else np.zeros(paths.size, bool)
+        substitute = _substitutes(labels.astype(np.int64), bad, seed) if bad.any() else None
+
+    height, width = image_size
+    members = _bank_members(sampler, labels, budget // (height * width * 3))
+    if substitute is not None:
+        members = members[substitute[members] == members]
+    bank_slot = np.full(paths.size, -1, dtype=np.int64)
+    bank_slot[members] = np.arange(members.size)
+    bank = None
+    if members.size:
+        bank = tf.Variable(_build_bank(paths, members, image_size, progress), trainable=False, name="decode_bank")
+        report.bank_images, report.bank_bytes = int(members.size), int(members.size * height * width * 3)
+
+    def next_epoch():
+        epoch = sampler.current_epoch
+        drawn = sampler.epoch(epoch)
+        sampler.set_epoch(epoch + 1)
+        indices, repeats = drawn.indices, drawn.repeats
+        if substitute is not None:
+            replaced = substitute[indices] != indices
+            indices = substitute[indices]
+            repeats = np.where(replaced, np.maximum(repeats, 1), repeats).astype(np.int32)
+        slots = bank_slot[indices]
+        report.bank_hit_rate = float(np.mean(slots >= 0)) if slots.size else 0.0
+        report.epochs_started += 1
+        return indices, drawn.labels, repeats, slots, np.int64(epoch)
+
+    def epoch_elements(_):
+        indices, epoch_labels, repeats, slots, epoch = tf.numpy_function(
+            next_epoch, [], [tf.int64, tf.int32, tf.int32, tf.int64, tf.int64], stateful=True
+        )
+        epochs = tf.fill(tf.shape(indices), epoch)
+        vectors = [tf.ensure_shape(v, [None]) for v in (indices, epoch_labels, repeats, slots, epochs)]
+        return tf.data.Dataset.from_tensor_slices(tuple(vectors))
+
+    path_table = tf.constant(paths.astype(str))
+    check = on_error == "raise"
+
+    def load(index, label, repeat, slot, epoch):
+        if bank is None:
+            image = load_image(tf.gather(path_table, index), image_size, check)
+        else:
+            image = tf.cond(
+                slot >= 0,
+                lambda: tf.gather(bank, tf.maximum(slot, 0)),
+                lambda: load_image(tf.gather(path_table, index), image_size, check),
+            )
+        return image, label, repeat, epoch
+
+    seed_value = int(seed)
+
+    def finish(batch_number, batch):
+        images, batch_labels, repeats, epochs = batch
+        images = tf.cast(images, tf.float32) / 255.0
+        if augment == "none":
+            return images, batch_labels
+        mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
+        if callable(augment):
+            return augment(images, mask), batch_labels
+        batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_number])
+        return augment_batch(images, mask, batch_seed, **augment_options), batch_labels
+
+    num_batches = len(sampler) // batch_size
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_elements)
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.enumerate()
+    device = _augment_device()
+    if device is not None:
+        dataset = dataset.apply(tf.data.experimental.copy_to_device(device))
+        with tf.device(device):
+            dataset = dataset.map(finish)
+    else:
+        dataset = dataset.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches)).prefetch(tf.data.AUTOTUNE)
+    dataset.sampler = sampler
+    dataset.report = report
+    return dataset
+
+
+def from_directory(directory, **options) -> tf.data.Dataset:
+    """`balanced_dataset` over a folder of class sub-folders, as ``keras.utils.image_dataset_from_directory``.
+
+    Class names are the sorted sub-folder names; files ending in .jpg, .jpeg, .png, .bmp or .gif
+    are used. The returned dataset also has ``class_names`` and ``file_paths``.
+
+    Examples
+    --------
+    >>> ds = from_directory("parts/", image_size=(128, 128), batch_size=64)
+    >>> ds.class_names
+    ['crack', 'normal', 'scratch']
+    """
+    paths, labels, class_names = list_image_files(directory)
+    dataset = balanced_dataset(paths, labels, **options)
+    dataset.class_names = class_names
+    dataset.file_paths = paths
+    return dataset

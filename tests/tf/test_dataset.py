@@ -1,0 +1,196 @@
+"""fast_balance.tf.balanced_dataset and from_directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from fast_balance import BalancedIndexSampler  # noqa: E402
+from fast_balance.tf import augment_batch, balanced_dataset, from_directory, load_image  # noqa: E402
+
+from tf_images import write_images  # noqa: E402
+
+SIZE = (32, 32)
+
+
+def collect(dataset):
+    images, labels = [], []
+    for x, y in dataset:
+        images.append(x.numpy())
+        labels.append(y.numpy())
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def make(paths, labels, **options):
+    options = {"image_size": SIZE, "batch_size": 12, "seed": 3, "progress": False, **options}
+    return balanced_dataset(paths, labels, **options)
+
+
+def test_batches_follow_the_sampler_and_each_pass_is_the_next_epoch(image_folder):
+    _, paths, labels = image_folder
+    ds = make(paths, labels)
+    reference = BalancedIndexSampler(labels, batch_size=12, seed=3)
+    assert len(ds) == reference.num_batches == 6
+    assert ds.element_spec[0].shape.as_list() == [12, 32, 32, 3] and ds.element_spec[0].dtype == tf.float32
+    for epoch in range(2):
+        images, got = collect(ds)
+        assert np.array_equal(got, reference.epoch(epoch).labels)
+        assert images.min() >= 0.0 and images.max() <= 1.0
+    per_batch = got.reshape(-1, 12)
+    assert all(np.bincount(row, minlength=3).tolist() == [4, 4, 4] for row in per_batch)
+    assert ds.sampler.current_epoch == 2
+
+
+def test_repeats_policy_augments_only_duplicates(image_folder):
+    _, paths, labels = image_folder
+    plain, _ = collect(make(paths, labels, augment="none"))
+    augmented, _ = collect(make(paths, labels, augment="repeats"))
+    repeats = BalancedIndexSampler(labels, batch_size=12, seed=3).epoch(0).repeats
+    same = np.all(np.isclose(plain, augmented), axis=(1, 2, 3))
+    assert np.array_equal(same, repeats == 0)
+    everything, _ = collect(make(paths, labels, augment="all"))
+    assert not np.any(np.all(np.isclose(plain, everything), axis=(1, 2, 3)))
+
+
+def test_callable_augmentation_receives_the_repeat_mask(image_folder):
+    _, paths, labels = image_folder
+    masks = []
+
+    def darken(images, mask):
+        masks.append(mask)
+        return tf.where(mask[:, None, None, None], images * 0.0, images)
+
+    images, _ = collect(make(paths, labels, augment=darken))
+    repeats = BalancedIndexSampler(labels, batch_size=12, seed=3).epoch(0).repeats
+    assert np.array_equal(images.reshape(len(images), -1).max(axis=1) == 0, repeats >= 1)
+
+
+def test_decode_bank_serves_identical_images(image_folder):
+    _, paths, labels = image_folder
+    banked = make(paths, labels, augment="none", decode_cache="auto")
+    unbanked = make(paths, labels, augment="none", decode_cache=0)
+    a, _ = collect(banked)
+    b, _ = collect(unbanked)
+    assert np.array_equal(a, b)
+    # Classes 1 and 2 are oversampled (8 and 4 samples drawn 24 times): all 12 are in the bank.
+    assert banked.report.bank_images == 12 and unbanked.report.bank_images == 0
+    drawn = BalancedIndexSampler(labels, batch_size=12, seed=3).epoch(0)
+    assert banked.report.bank_hit_rate == pytest.approx(np.mean(drawn.labels >= 1))
+    # A budget for 5 images keeps the most-drawn class (4 samples) and one more.
+    small = make(paths, labels, decode_cache=5 * 32 * 32 * 3)
+    assert small.report.bank_images == 5
+
+
+def test_jpeg_reduced_scale_decode_matches_full_decode(tmp_path):
+    paths, _ = write_images(str(tmp_path), (1,), size=(256, 320))
+    fast = load_image(tf.constant(paths[0]), (32, 40)).numpy().astype(float)
+    full = tf.io.decode_jpeg(tf.io.read_file(paths[0]), channels=3)
+    slow = tf.image.resize(full, (32, 40), antialias=True).numpy()  # area-like, as DCT scaling
+    assert fast.shape == (32, 40, 3)
+    assert np.mean(np.abs(fast - slow)) < 6.0  # same picture; reduced-scale decoding only smooths it
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_gray_and_rgba_png_become_rgb(tmp_path, channels):
+    pixels = np.full((20, 30, channels), 200, dtype=np.uint8)
+    path = str(tmp_path / "image.png")
+    tf.io.write_file(path, tf.io.encode_png(pixels))
+    image = load_image(tf.constant(path), (10, 15)).numpy()
+    assert image.shape == (10, 15, 3) and np.all(image == 200)
+
+
+def test_missing_file_is_named_before_any_work(image_folder):
+    _, paths, labels = image_folder
+    broken = list(paths)
+    broken[5] = paths[5] + ".gone"
+    with pytest.raises(FileNotFoundError, match=r"1 image files are missing: .*0005\.jpg\.gone"):
+        make(broken, labels)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "text"])
+def test_unreadable_file_raises_with_its_path(tmp_path, damage):
+    paths, labels = write_images(str(tmp_path), (6, 3))
+    victim = paths[7]  # a class-1 image: oversampled, so it is read by the bank builder
+    with open(victim, "rb") as f:
+        data = f.read()
+    with open(victim, "wb") as f:
+        f.write(data[: len(data) // 2] if damage == "truncate" else b"this is not an image")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=victim.replace("\\", "\\\\")):
+        collect(make(paths, labels, batch_size=6))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=victim.replace("\\", "\\\\")):
+        collect(make(paths, labels, batch_size=6, decode_cache=0))
+
+
+def test_skip_replaces_bad_files_within_their_class(tmp_path):
+    paths, labels = write_images(str(tmp_path), (12, 4, 4))
+    with open(paths[13], "wb") as f:
+        f.write(b"garbage")
+    os.remove(paths[17])
+    ds = make(paths, labels, on_error="skip")
+    assert set(ds.report.skipped) == {paths[13], paths[17]}
+    assert "missing" in ds.report.skipped[paths[17]]
+    _, got = collect(ds)
+    assert np.bincount(got).tolist() == BalancedIndexSampler(labels, batch_size=12, seed=3).quotas.tolist()
+    with pytest.raises(ValueError, match="class 2 has no readable image"):
+        for i in (16, 18, 19):
+            os.remove(paths[i])
+        make(paths, labels, on_error="skip")
+
+
+def test_bad_arguments_fail_before_any_work(image_folder):
+    _, paths, labels = image_folder
+    with pytest.raises(ValueError, match="differ in length"):
+        make(paths[:-1], labels)
+    with pytest.raises(ValueError, match="paths is empty"):
+        make([], [])
+    with pytest.raises(ValueError, match="augment must be one of"):
+        make(paths, labels, augment="some")
+    with pytest.raises(ValueError, match="on_error must be one of"):
+        make(paths, labels, on_error="ignore")
+    with pytest.raises(ValueError, match="decode_cache must be"):
+        make(paths, labels, decode_cache=-1)
+    with pytest.raises(ValueError, match="image_size"):
+        make(paths, labels, image_size=(0, 10))
+    with pytest.raises(ValueError, match="differs from the sampler's"):
+        make(paths, labels, sampler=BalancedIndexSampler(labels, batch_size=6))
+
+
+def test_from_directory_names_classes(image_folder, tmp_path):
+    root, _, labels = image_folder
+    ds = from_directory(root, image_size=SIZE, batch_size=12, progress=False)
+    assert ds.class_names == ["class_0", "class_1", "class_2"]
+    assert np.bincount(collect(ds)[1]).tolist() == [24, 24, 24]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError):
+        from_directory(str(empty))
+
+
+def test_model_fit_runs_on_the_dataset(image_folder):
+    _, paths, labels = image_folder
+    ds = make(paths, labels)
+    model = tf.keras.Sequential(
+        [tf.keras.Input((32, 32, 3)), tf.keras.layers.Conv2D(4, 3, activation="relu"),
+         tf.keras.layers.GlobalAveragePooling2D(), tf.keras.layers.Dense(3)]
+    )
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(ds, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
+    assert ds.sampler.current_epoch == 2  # Keras' two epochs were the sampler's epochs 0 and 1
+
+
+def test_augment_batch_is_deterministic_and_respects_the_mask():
+    images = tf.random.stateless_uniform([6, 16, 16, 3], seed=[1, 2])
+    mask = tf.constant([True, False, True, False, True, True])
+    a = augment_batch(images, mask, tf.constant([5, 6], tf.int64))
+    b = augment_batch(images, mask, tf.constant([5, 6], tf.int64))
+    c = augment_batch(images, mask, tf.constant([5, 7], tf.int64))
+    assert np.array_equal(a.numpy(), b.numpy()) and not np.array_equal(a.numpy(), c.numpy())
+    unchanged = np.all(a.numpy() == images.numpy(), axis=(1, 2, 3))
+    assert unchanged.tolist() == [False, True, False, True, False, False]
+    assert float(tf.reduce_min(a)) >= 0.0 and float(tf.reduce_max(a)) <= 1.0
