@@ -29,7 +29,7 @@ def test_type_stubs_name_what_the_extension_has():
 
 def test_demo_prints_balanced_histogram_and_speed():
     out = subprocess.run(
-        [sys.executable, "-m", "fast_balance", "demo", "--largest", "2000", "--ratio", "50"],
+        [sys.executable, "-m", "fast_balance", "demo", "--largest", "2000", "--ratio", "50", "--no-images"],
         capture_output=True, text=True, check=True,
     ).stdout
     assert "imbalance 50:1" in out

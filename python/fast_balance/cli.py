@@ -52,7 +52,9 @@ def image_demo(args: argparse.Namespace) -> None:
     except ImportError as error:
         print(f"\nThe image pipeline part needs TensorFlow (pip install '.[tf]'): {error}")
         return
-    tf_demo.run(args.image_dir, args.png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed)
+    counts = args.image_counts or tf_demo.DEFAULT_COUNTS
+    tf_demo.run(args.image_dir, args.png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed,
+                counts=counts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,15 +70,19 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--no-images", action="store_true", help="skip the image pipeline part")
         p.add_argument("--image-dir", help="where to write the generated JPEGs (default: a temporary folder)")
         p.add_argument("--image-size", type=int, default=128)
+        p.add_argument("--image-counts", type=int, nargs="+", help="images per class (default: 1000 down to 20)")
         p.add_argument("--png", default="fast_balance_demo.png", help="report image to write")
     inspect_dir.add_parser(commands)
     args = parser.parse_args(argv)
-    if args.command == "inspect":
-        args.func(args)
-        return
-    demo(args)
-    if not args.no_images:
-        image_demo(args)
+    try:
+        if args.command == "inspect":
+            args.func(args)
+            return
+        demo(args)
+        if not args.no_images:
+            image_demo(args)
+    except (ValueError, OSError) as error:  # bad input: a message, not a traceback
+        parser.exit(2, f"fast-balance: error: {error}\n")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 
-from fast_balance import BalancedIndexSampler  # noqa: E402
-from fast_balance.tf import augment_batch, balanced_dataset, from_directory, load_image  # noqa: E402
+from fast_balance import BalancedIndexSampler
+from fast_balance.tf import augment_batch, balanced_dataset, from_directory, load_image
 
-from tf_images import write_images  # noqa: E402
+from tf_images import write_images
 
 SIZE = (32, 32)
 
@@ -194,3 +194,18 @@ def test_augment_batch_is_deterministic_and_respects_the_mask():
     unchanged = np.all(a.numpy() == images.numpy(), axis=(1, 2, 3))
     assert unchanged.tolist() == [False, True, False, True, False, False]
     assert float(tf.reduce_min(a)) >= 0.0 and float(tf.reduce_max(a)) <= 1.0
+
+
+def test_augmentation_copied_to_a_device_matches_the_in_pipeline_path(image_folder):
+    # copy_to_device is the GPU path; on this CPU-only machine it is exercised with /CPU:0.
+    _, paths, labels = image_folder
+    in_pipeline = make(paths, labels, augment="all", augment_device=None)
+    copied = make(paths, labels, augment="all", augment_device="/CPU:0")
+    assert in_pipeline.augment_device is None and copied.augment_device == "/CPU:0"
+    a, la = collect(in_pipeline)
+    b, lb = collect(copied)
+    assert np.array_equal(la, lb) and np.allclose(a, b, atol=1e-6)
+    expected = "/GPU:0" if tf.config.list_logical_devices("GPU") else None
+    assert make(paths, labels).augment_device == expected
+    with pytest.raises(ValueError, match="augment_device"):
+        make(paths, labels, augment_device="")

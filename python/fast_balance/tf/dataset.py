@@ -99,8 +99,13 @@ def _substitutes(labels: np.ndarray, bad: np.ndarray, seed: int) -> np.ndarray:
     return substitute
 
 
-def _augment_device() -> str | None:
-    return "/GPU:0" if tf.config.list_logical_devices("GPU") else None
+def _augment_device(requested: str | None) -> str | None:
+    """Where the batched augmentation runs: ``None`` means inside the CPU input pipeline."""
+    if requested == "auto":
+        return "/GPU:0" if tf.config.list_logical_devices("GPU") else None
+    if requested is None or (isinstance(requested, str) and requested.strip()):
+        return requested
+    raise ValueError(f"augment_device must be 'auto', None or a device name such as '/GPU:0', got {requested!r}")
 
 
 def balanced_dataset(
@@ -112,6 +117,7 @@ def balanced_dataset(
     sampler: BalancedIndexSampler | None = None,
     augment: AugmentPolicy = "repeats",
     augment_options: dict | None = None,
+    augment_device: str | None = "auto",
     decode_cache: Union[str, int] = "auto",
     on_error: str = "raise",
     seed: int = 0,
@@ -145,6 +151,10 @@ def balanced_dataset(
     augment_options : dict, optional
         Keyword arguments of `augment_batch` (``crop``, ``flip``, ``brightness``, ``contrast``,
         ``saturation``), e.g. ``{"crop": False}``.
+    augment_device : "auto", None or str
+        ``"auto"``: ``/GPU:0`` when a GPU is visible, else the CPU. A device name copies each
+        batch there (``tf.data.experimental.copy_to_device``) and runs the augmentation on it;
+        None keeps it in the CPU input pipeline. ``ds.augment_device`` tells what was chosen.
     decode_cache : "auto", int
         Byte budget of the decode bank: samples drawn more than once per epoch are decoded once
         and kept in memory as uint8. ``"auto"``: a quarter of the available memory, at most 4 GiB;
@@ -182,6 +192,7 @@ def balanced_dataset(
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     budget = _bank_budget(decode_cache)
+    device = _augment_device(augment_device)
     augment_options = dict(augment_options or {})
     unknown = set(augment_options) - {"crop", "flip", "brightness", "contrast", "saturation"}
     if unknown:
@@ -273,7 +284,6 @@ def balanced_dataset(
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.enumerate()
-    device = _augment_device()
     if device is not None:
         dataset = dataset.apply(tf.data.experimental.copy_to_device(device))
         with tf.device(device):
@@ -283,6 +293,7 @@ def balanced_dataset(
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches)).prefetch(tf.data.AUTOTUNE)
     dataset.sampler = sampler
     dataset.report = report
+    dataset.augment_device = device
     return dataset
 
 

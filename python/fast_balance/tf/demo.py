@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from .dataset import from_directory
-from .synthetic import make_long_tailed_images
+from .synthetic import DEFAULT_COUNTS, make_long_tailed_images
 
 
 def _histogram_text(counts: np.ndarray, names: list[str], width: int = 40) -> str:
@@ -40,10 +40,19 @@ def write_report_png(path: str, before: np.ndarray, after: np.ndarray, names: li
     plt.close(figure)
 
 
-def run(directory: str | None, png: str, image_size: int = 128, batch_size: int = 64, seed: int = 0) -> None:
+def run(
+    directory: str | None,
+    png: str,
+    image_size: int = 128,
+    batch_size: int = 64,
+    seed: int = 0,
+    counts=DEFAULT_COUNTS,
+) -> None:
+    """Generates (or reuses) the image set, runs one balanced epoch, prints and plots what it saw."""
     directory = directory or os.path.join(tempfile.gettempdir(), "fast_balance_demo_images")
-    print(f"\nGenerating the demo image set in {directory} (JPEGs, 10 classes, 1000 down to 20)...")
-    make_long_tailed_images(directory, seed=seed)
+    print(f"\nGenerating the demo image set in {directory} (JPEGs, {len(counts)} classes, "
+          f"{max(counts)} down to {min(counts)})...")
+    make_long_tailed_images(directory, counts=counts, seed=seed)
     ds = from_directory(directory, image_size=(image_size, image_size), batch_size=batch_size, seed=seed)
     before = ds.sampler.class_counts
     names = ds.class_names

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -54,7 +56,8 @@ def make_long_tailed_images(
     """Writes ``directory/class_XX/img_XXXXX.jpg`` with ``counts[c]`` JPEGs of class c.
 
     Sizes are uniform in [min_size, max_size] per side. The same arguments give byte-identical
-    files; a folder already made with them is reused.
+    files; a folder already made with them is reused, one made with other arguments is
+    replaced, and a non-empty folder this function did not make is left alone (ValueError).
 
     Returns
     -------
@@ -79,6 +82,12 @@ def make_long_tailed_images(
         with open(marker) as file:
             if json.load(file) == parameters:
                 return list_image_files(directory)
+        for entry in os.scandir(directory):  # ours, made with other arguments: start over
+            if entry.is_dir() and re.fullmatch(r"class_\d+", entry.name):
+                shutil.rmtree(entry.path)
+        os.remove(marker)
+    elif os.path.isdir(directory) and os.listdir(directory):
+        raise ValueError(f"{directory!r} is not empty and was not made by make_long_tailed_images; pick another folder")
     jobs = [(label, k) for label, n in enumerate(counts) for k in range(n)]
     if progress:
         from tqdm.auto import tqdm
