@@ -6,5 +6,14 @@ Importing this module imports TensorFlow; ``import fast_balance`` alone does not
 from .augment import augment_batch
 from .dataset import PipelineReport, balanced_dataset, from_directory
 from .decode import load_image
+from .resume import InputCheckpoint, SamplerState
 
-__all__ = ["PipelineReport", "augment_batch", "balanced_dataset", "from_directory", "load_image"]
+__all__ = [
+    "InputCheckpoint",
+    "PipelineReport",
+    "SamplerState",
+    "augment_batch",
+    "balanced_dataset",
+    "from_directory",
+    "load_image",
+]

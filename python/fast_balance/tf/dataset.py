@@ -122,6 +122,9 @@ def balanced_dataset(
     on_error: str = "raise",
     seed: int = 0,
     progress: bool = True,
+    input_context: tf.distribute.InputContext | None = None,
+    epochs: int | None = None,
+    with_indices: bool = False,
     **sampler_options,
 ) -> tf.data.Dataset:
     """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, 3] in [0, 1], labels int32 [B])``.
@@ -167,11 +170,30 @@ def balanced_dataset(
         Seeds the sampler (when built here) and the augmentation.
     progress : bool
         Progress bars while checking files and filling the decode bank.
+    input_context : tf.distribute.InputContext, optional
+        From ``strategy.distribute_datasets_from_function``: this input pipeline reads shard
+        ``input_pipeline_id`` of ``num_input_pipelines`` (disjoint; together exactly the global
+        epoch; each shard's batches stratified). ``batch_size`` is then the per-replica batch,
+        ``input_context.get_per_replica_batch_size(global_batch_size)``.
+    epochs : int, optional
+        None (default): every pass over the dataset asks the sampler for its next epoch, through
+        one ``tf.numpy_function`` call per pass. An int: the next ``epochs`` epochs are computed
+        now and held in the graph as tensors, one pass covers them all, and the graph holds no
+        Python callback, as ``tf.data.experimental.service`` needs. The decode bank is then a
+        graph constant, off unless ``decode_cache`` is a number of bytes.
+    with_indices : bool
+        Yield ``(images, labels, indices)``, the sample index of every image, for audits and
+        custom training loops (``model.fit`` would take the third element as sample weights).
 
     Returns
     -------
     tf.data.Dataset
-        With attributes ``sampler`` and ``report`` (a `PipelineReport`).
+        With attributes ``sampler``, ``report`` (a `PipelineReport`), ``batch_size``,
+        ``augment_device``, ``start_state`` (the sampler state its first batch comes from) and
+        ``remainder``. A sampler whose position is inside an epoch (``load_state_dict`` when
+        resuming) makes ``remainder`` a dataset of the rest of that epoch, and the dataset itself
+        starts at the next epoch, so every pass keeps a fixed length (Keras needs that); otherwise
+        ``remainder`` is None. With ``epochs``, the rest of the epoch simply comes first.
 
     Examples
     --------
@@ -191,13 +213,27 @@ def balanced_dataset(
         raise ValueError(f"augment must be one of {AUGMENT_POLICIES} or a callable(images, mask), got {augment!r}")
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-    budget = _bank_budget(decode_cache)
+    budget = 0 if (epochs is not None and decode_cache == "auto") else _bank_budget(decode_cache)
     device = _augment_device(augment_device)
     augment_options = dict(augment_options or {})
     unknown = set(augment_options) - {"crop", "flip", "brightness", "contrast", "saturation"}
     if unknown:
         raise ValueError(f"augment_options: unknown {sorted(unknown)}")
 
+    if epochs is not None and (not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1):
+        raise ValueError(f"epochs must be None (a new epoch per pass) or a positive int, got {epochs!r}")
+    if input_context is not None:
+        shards = {"num_shards": input_context.num_input_pipelines, "shard_index": input_context.input_pipeline_id}
+        clash = {"num_shards", "shard_index"} & set(sampler_options)
+        if clash:
+            raise TypeError(f"give input_context or {sorted(clash)}, not both")
+        if sampler is not None and (sampler.num_shards, sampler.shard_index) != tuple(shards.values()):
+            raise ValueError(
+                f"the sampler is shard {sampler.shard_index} of {sampler.num_shards}, the input context asks for "
+                f"{shards['shard_index']} of {shards['num_shards']}"
+            )
+        if sampler is None:
+            sampler_options.update(shards)
     if sampler is None:
         sampler = BalancedIndexSampler(labels, batch_size=batch_size, seed=seed, **sampler_options)
     elif sampler_options:
@@ -206,6 +242,8 @@ def balanced_dataset(
         raise ValueError(f"the sampler was built for {int(sampler.class_counts.sum())} samples, not {paths.size}")
     if sampler.batch_size not in (None, batch_size):
         raise ValueError(f"batch_size {batch_size} differs from the sampler's {sampler.batch_size}")
+    if sampler.position % batch_size:
+        raise ValueError(f"the sampler's position {sampler.position} is not a whole number of batches of {batch_size}")
 
     report = PipelineReport()
     if on_error == "raise":
@@ -227,13 +265,17 @@ def balanced_dataset(
     bank_slot[members] = np.arange(members.size)
     bank = None
     if members.size:
-        bank = tf.Variable(_build_bank(paths, members, image_size, progress), trainable=False, name="decode_bank")
+        decoded = _build_bank(paths, members, image_size, progress)
+        # With `epochs`, the graph must stand alone (no resource variables): the bank is a constant.
+        bank = tf.constant(decoded) if epochs is not None else tf.Variable(decoded, trainable=False, name="decode_bank")
         report.bank_images, report.bank_bytes = int(members.size), int(members.size * height * width * 3)
 
-    def next_epoch():
-        epoch = sampler.current_epoch
-        drawn = sampler.epoch(epoch)
-        sampler.set_epoch(epoch + 1)
+    start_epoch, start_position = sampler.current_epoch, sampler.position
+    samples_per_shard = len(sampler)
+
+    def draw(epoch: int, start: int) -> tuple[np.ndarray, ...]:
+        """One epoch's elements from ``start`` on, as the vectors the reading stage takes."""
+        drawn = sampler.epoch(epoch, start)
         indices, repeats = drawn.indices, drawn.repeats
         if substitute is not None:
             replaced = substitute[indices] != indices
@@ -242,20 +284,51 @@ def balanced_dataset(
         slots = bank_slot[indices]
         report.bank_hit_rate = float(np.mean(slots >= 0)) if slots.size else 0.0
         report.epochs_started += 1
-        return indices, drawn.labels, repeats, slots, np.int64(epoch)
+        # (epoch, batch of the epoch) seeds the augmentation, so a resumed run repeats it exactly.
+        batch_numbers = np.arange(start, samples_per_shard, dtype=np.int64) // batch_size
+        epochs = np.full(indices.size, epoch, dtype=np.int64)
+        return indices, drawn.labels, repeats, slots, epochs, batch_numbers
 
-    def epoch_elements(_):
-        indices, epoch_labels, repeats, slots, epoch = tf.numpy_function(
-            next_epoch, [], [tf.int64, tf.int32, tf.int32, tf.int64, tf.int64], stateful=True
+    def materialized(parts: list[tuple[np.ndarray, ...]]) -> tf.data.Dataset:
+        """Fixed elements as constant tensors, one row per batch: no Python in the graph, a
+        length known without running it, and a split of the source (tf.data service) is a whole
+        stratified batch."""
+        return tf.data.Dataset.from_tensor_slices(
+            tuple(np.concatenate(column).reshape(-1, batch_size) for column in zip(*parts))
         )
-        epochs = tf.fill(tf.shape(indices), epoch)
-        vectors = [tf.ensure_shape(v, [None]) for v in (indices, epoch_labels, repeats, slots, epochs)]
-        return tf.data.Dataset.from_tensor_slices(tuple(vectors))
+
+    remainder_parts = None
+    if epochs is None:
+        if start_position:  # resuming inside an epoch: its rest is a dataset of its own (below)
+            remainder_parts = [draw(start_epoch, start_position)]
+            sampler.set_epoch(start_epoch + 1)
+        element_types = [tf.int64, tf.int32, tf.int32, tf.int64, tf.int64, tf.int64]
+
+        # One Python call per pass over the dataset returns the whole epoch; no per-sample Python.
+        def next_epoch():
+            epoch = sampler.current_epoch
+            vectors = draw(epoch, 0)
+            sampler.set_epoch(epoch + 1)
+            return vectors
+
+        def epoch_elements(_):
+            vectors = tf.numpy_function(next_epoch, [], element_types, stateful=True)
+            return tf.data.Dataset.from_tensor_slices(tuple(tf.ensure_shape(v, [None]) for v in vectors))
+
+        source = tf.data.Dataset.from_tensors(0).flat_map(epoch_elements)
+        num_batches = samples_per_shard // batch_size
+        first_state = (sampler.current_epoch, 0)
+    else:
+        parts = [draw(start_epoch + e, start_position if e == 0 else 0) for e in range(epochs)]
+        sampler.set_epoch(start_epoch + epochs)
+        source = materialized(parts)
+        num_batches = None
+        first_state = (start_epoch, start_position)
 
     path_table = tf.constant(paths.astype(str))
     check = on_error == "raise"
 
-    def load(index, label, repeat, slot, epoch):
+    def load(index, label, repeat, slot, epoch, batch_number):
         if bank is None:
             image = load_image(tf.gather(path_table, index), image_size, check)
         else:
@@ -264,36 +337,63 @@ def balanced_dataset(
                 lambda: tf.gather(bank, tf.maximum(slot, 0)),
                 lambda: load_image(tf.gather(path_table, index), image_size, check),
             )
-        return image, label, repeat, epoch
+        return image, label, repeat, index, epoch, batch_number
 
     seed_value = int(seed)
 
-    def finish(batch_number, batch):
-        images, batch_labels, repeats, epochs = batch
+    def finish(images, batch_labels, repeats, indices, epochs, batch_numbers):
         images = tf.cast(images, tf.float32) / 255.0
-        if augment == "none":
-            return images, batch_labels
-        mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
-        if callable(augment):
-            return augment(images, mask), batch_labels
-        batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_number])
-        return augment_batch(images, mask, batch_seed, **augment_options), batch_labels
+        if augment != "none":
+            mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
+            if callable(augment):
+                images = augment(images, mask)
+            else:
+                batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_numbers[0]])
+                images = augment_batch(images, mask, batch_seed, **augment_options)
+        return (images, batch_labels, indices) if with_indices else (images, batch_labels)
 
-    num_batches = len(sampler) // batch_size
-    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_elements)
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.enumerate()
-    if device is not None:
-        dataset = dataset.apply(tf.data.experimental.copy_to_device(device))
-        with tf.device(device):
-            dataset = dataset.map(finish)
-    else:
-        dataset = dataset.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches)).prefetch(tf.data.AUTOTUNE)
-    dataset.sampler = sampler
-    dataset.report = report
-    dataset.augment_device = device
+    loaded_signature = (
+        tf.TensorSpec([height, width, 3], tf.uint8),  # image
+        tf.TensorSpec([], tf.int32),  # label
+        tf.TensorSpec([], tf.int32),  # repeats
+        tf.TensorSpec([], tf.int64),  # index
+        tf.TensorSpec([], tf.int64),  # epoch
+        tf.TensorSpec([], tf.int64),  # batch of the epoch
+    )
+
+    def load_row(*row):
+        loaded = tf.map_fn(lambda element: load(*element), row, fn_output_signature=loaded_signature,
+                           parallel_iterations=batch_size)
+        return tuple(tf.ensure_shape(v, [batch_size] + v.shape[1:]) for v in loaded)
+
+    def pipeline(source: tf.data.Dataset, batches: int | None, state: tuple[int, int]) -> tf.data.Dataset:
+        """Reading, batching and augmentation of a stream of elements (batches=count) or of rows
+        that are already whole batches (batches=None)."""
+        if batches is None:
+            dataset = source.map(load_row, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            dataset = source.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=tf.data.AUTOTUNE)
+        if device is not None:
+            dataset = dataset.apply(tf.data.experimental.copy_to_device(device))
+            with tf.device(device):
+                dataset = dataset.map(finish)
+        else:
+            dataset = dataset.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if batches is not None:
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+        dataset = dataset.prefetch(tf.data.AUTOTUNE)
+        dataset.sampler = sampler
+        dataset.report = report
+        dataset.augment_device = device
+        dataset.batch_size = batch_size
+        dataset.start_state = {"seed": sampler.seed, "epoch": state[0], "position": state[1]}
+        return dataset
+
+    dataset = pipeline(source, num_batches, first_state)
+    dataset.remainder = None
+    if remainder_parts is not None:
+        dataset.remainder = pipeline(materialized(remainder_parts), None, (start_epoch, start_position))
     return dataset
 
 
