@@ -62,7 +62,7 @@ def main():
     tf.keras.utils.set_random_seed(0)
     model = RecordingModel([tf.keras.Input((24, 24, 3)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(3)])
     model.compile("sgd", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
-    tracker = InputCheckpoint(ds.remainder or ds, path=state_path)
+    tracker = InputCheckpoint(ds if ds.remainder is None else ds.remainder, path=state_path)
     callbacks = [tracker] + ([DieAfter(int(sys.argv[5]), out)] if mode == "kill" else [])
     if ds.remainder is not None:  # the rest of the interrupted epoch, then whole epochs
         model.fit(ds.remainder, epochs=initial_epoch + 1, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)

@@ -29,6 +29,13 @@ def random_resized_crop_boxes(seed: tf.Tensor, batch: tf.Tensor, scale=(0.6, 1.0
     return tf.stack([top, left, top + height, left + width], axis=1)
 
 
+def _to_unit(images: tf.Tensor) -> tf.Tensor:
+    """float32 in [0, 1] from uint8 (0-255) or float images (already in [0, 1])."""
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 255.0
+    return tf.cast(images, tf.float32)
+
+
 def augment_batch(
     images: tf.Tensor,
     mask: tf.Tensor,
@@ -40,16 +47,26 @@ def augment_batch(
     contrast: float = 0.2,
     saturation: float = 0.3,
 ) -> tf.Tensor:
-    """Augments the images of a batch where `mask` is true; the others pass unchanged.
+    """Augments the images of a batch where `mask` is true; the others are only converted.
+
+    Random parameters are drawn for every position of the batch from `seed`, so an image's
+    augmentation does not depend on the mask of the others. Only the masked images are
+    computed on, and the work is a handful of whole-batch ops: the crop and the flip are one
+    ``crop_and_resize`` (a box with x1 > x2 samples a mirrored crop), or a reverse of the
+    images to flip when there is no crop; brightness, contrast and saturation are per-image
+    affine maps.
 
     Parameters
     ----------
-    images : float32 [B, H, W, 3] in [0, 1]
+    images : uint8 [B, H, W, 3] (0-255), or float [B, H, W, 3] in [0, 1]
     mask : bool [B]
     seed : int64 [2], the batch's stateless seed
-    crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3, via ``crop_and_resize``) and
-        horizontal flip.
+    crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3) and horizontal flip.
     brightness, contrast, saturation : maximum relative change of each (0 disables).
+
+    Returns
+    -------
+    float32 [B, H, W, 3] in [0, 1]
 
     Examples
     --------
@@ -61,20 +78,36 @@ def augment_batch(
     batch = tf.shape(images)[0]
     size = tf.shape(images)[1:3]
     seed = tf.cast(seed, tf.int64)
-    out = images
+    selected = tf.cast(mask, tf.int32)
+    positions = tf.dynamic_partition(tf.range(batch), selected, 2)
+    kept, chosen = tf.dynamic_partition(images, selected, 2)
+
+    def per_image(salt: int, low: float, high: float) -> tf.Tensor:
+        """One parameter per augmented image, drawn for the whole batch, shaped to broadcast."""
+        return tf.gather(_uniform(seed, salt, [batch], low, high), positions[1])[:, None, None, None]
+
+    flipped = tf.gather(_uniform(seed, 5, [batch], 0.0, 1.0) < 0.5, positions[1]) if flip else None
     if crop:
-        boxes = random_resized_crop_boxes(seed, batch)
-        out = tf.image.crop_and_resize(out, boxes, tf.range(batch), size)
-    if flip:
-        flipped = _uniform(seed, 5, [batch], 0.0, 1.0) < 0.5
-        out = tf.where(flipped[:, None, None, None], tf.reverse(out, axis=[2]), out)
+        boxes = tf.gather(random_resized_crop_boxes(seed, batch), positions[1])
+        if flip:  # a box with x1 > x2 samples the mirrored crop
+            boxes = tf.where(flipped[:, None], tf.gather(boxes, [0, 3, 2, 1], axis=1), boxes)
+        scale = 255.0 if images.dtype == tf.uint8 else 1.0
+        out = tf.image.crop_and_resize(chosen, boxes, tf.range(tf.shape(chosen)[0]), size) / scale
+    else:
+        out = chosen
+        if flip:
+            order = tf.range(tf.shape(chosen)[0])
+            which = tf.cast(flipped, tf.int32)
+            unflipped, to_flip = tf.dynamic_partition(out, which, 2)
+            out = tf.dynamic_stitch(tf.dynamic_partition(order, which, 2), [unflipped, tf.reverse(to_flip, axis=[2])])
+        out = _to_unit(out)
     if brightness:
-        out = out + _uniform(seed, 6, [batch, 1, 1, 1], -brightness, brightness)
+        out = out + per_image(6, -brightness, brightness)
     if contrast:
         mean = tf.reduce_mean(out, axis=[1, 2, 3], keepdims=True)
-        out = (out - mean) * _uniform(seed, 7, [batch, 1, 1, 1], 1.0 - contrast, 1.0 + contrast) + mean
+        out = (out - mean) * per_image(7, 1.0 - contrast, 1.0 + contrast) + mean
     if saturation:
         gray = tf.reduce_mean(out, axis=3, keepdims=True)
-        out = (out - gray) * _uniform(seed, 8, [batch, 1, 1, 1], 1.0 - saturation, 1.0 + saturation) + gray
+        out = (out - gray) * per_image(8, 1.0 - saturation, 1.0 + saturation) + gray
     out = tf.clip_by_value(out, 0.0, 1.0)
-    return tf.where(mask[:, None, None, None], out, images)
+    return tf.ensure_shape(tf.dynamic_stitch(positions, [_to_unit(kept), out]), images.shape)

@@ -342,14 +342,14 @@ def balanced_dataset(
     seed_value = int(seed)
 
     def finish(images, batch_labels, repeats, indices, epochs, batch_numbers):
-        images = tf.cast(images, tf.float32) / 255.0
-        if augment != "none":
-            mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
-            if callable(augment):
-                images = augment(images, mask)
-            else:
-                batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_numbers[0]])
-                images = augment_batch(images, mask, batch_seed, **augment_options)
+        mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
+        if augment == "none":
+            images = tf.cast(images, tf.float32) / 255.0
+        elif callable(augment):
+            images = augment(tf.cast(images, tf.float32) / 255.0, mask)
+        else:  # takes the uint8 batch: the conversion rides along with the first augmentation op
+            batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_numbers[0]])
+            images = augment_batch(images, mask, batch_seed, **augment_options)
         return (images, batch_labels, indices) if with_indices else (images, batch_labels)
 
     loaded_signature = (
