@@ -290,9 +290,8 @@ def balanced_dataset(
         return indices, drawn.labels, repeats, slots, epochs, batch_numbers
 
     def materialized(parts: list[tuple[np.ndarray, ...]]) -> tf.data.Dataset:
-        """Fixed elements as constant tensors, one row per batch: no Python in the graph, a
-        length known without running it, and a split of the source (tf.data service) is a whole
-        stratified batch."""
+        """Fixed rows as constant tensors: no Python in the graph, a length known without running
+        it, and a split of the source (tf.data service) is a whole stratified batch."""
         return tf.data.Dataset.from_tensor_slices(
             tuple(np.concatenate(column).reshape(-1, batch_size) for column in zip(*parts))
         )
@@ -304,7 +303,8 @@ def balanced_dataset(
             sampler.set_epoch(start_epoch + 1)
         element_types = [tf.int64, tf.int32, tf.int32, tf.int64, tf.int64, tf.int64]
 
-        # One Python call per pass over the dataset returns the whole epoch; no per-sample Python.
+        # One Python call per pass over the dataset returns the whole epoch, as rows of one batch
+        # each; no per-sample Python.
         def next_epoch():
             epoch = sampler.current_epoch
             vectors = draw(epoch, 0)
@@ -313,7 +313,7 @@ def balanced_dataset(
 
         def epoch_elements(_):
             vectors = tf.numpy_function(next_epoch, [], element_types, stateful=True)
-            return tf.data.Dataset.from_tensor_slices(tuple(tf.ensure_shape(v, [None]) for v in vectors))
+            return tf.data.Dataset.from_tensor_slices(tuple(tf.reshape(v, [-1, batch_size]) for v in vectors))
 
         source = tf.data.Dataset.from_tensors(0).flat_map(epoch_elements)
         num_batches = samples_per_shard // batch_size
@@ -328,17 +328,6 @@ def balanced_dataset(
     path_table = tf.constant(paths.astype(str))
     check = on_error == "raise"
 
-    def load(index, label, repeat, slot, epoch, batch_number):
-        if bank is None:
-            image = load_image(tf.gather(path_table, index), image_size, check)
-        else:
-            image = tf.cond(
-                slot >= 0,
-                lambda: tf.gather(bank, tf.maximum(slot, 0)),
-                lambda: load_image(tf.gather(path_table, index), image_size, check),
-            )
-        return image, label, repeat, index, epoch, batch_number
-
     seed_value = int(seed)
 
     def finish(images, batch_labels, repeats, indices, epochs, batch_numbers):
@@ -352,28 +341,29 @@ def balanced_dataset(
             images = augment_batch(images, mask, batch_seed, **augment_options)
         return (images, batch_labels, indices) if with_indices else (images, batch_labels)
 
-    loaded_signature = (
-        tf.TensorSpec([height, width, 3], tf.uint8),  # image
-        tf.TensorSpec([], tf.int32),  # label
-        tf.TensorSpec([], tf.int32),  # repeats
-        tf.TensorSpec([], tf.int64),  # index
-        tf.TensorSpec([], tf.int64),  # epoch
-        tf.TensorSpec([], tf.int64),  # batch of the epoch
-    )
+    image_spec = tf.TensorSpec([height, width, 3], tf.uint8)
 
-    def load_row(*row):
-        loaded = tf.map_fn(lambda element: load(*element), row, fn_output_signature=loaded_signature,
-                           parallel_iterations=batch_size)
-        return tuple(tf.ensure_shape(v, [batch_size] + v.shape[1:]) for v in loaded)
+    def decode(which):
+        return tf.map_fn(lambda index: load_image(tf.gather(path_table, index), image_size, check), which,
+                         fn_output_signature=image_spec, parallel_iterations=batch_size)
+
+    def load_row(indices, labels, repeats, slots, epochs, batch_numbers):
+        """A whole batch: banked images in one gather, the others read and decoded."""
+        if bank is None:
+            images = decode(indices)
+        else:
+            banked = tf.cast(slots >= 0, tf.int32)
+            positions = tf.dynamic_partition(tf.range(batch_size), banked, 2)
+            slot_parts = tf.dynamic_partition(slots, banked, 2)
+            index_parts = tf.dynamic_partition(indices, banked, 2)
+            images = tf.dynamic_stitch(positions, [decode(index_parts[0]), tf.gather(bank, slot_parts[1])])
+        return tf.ensure_shape(images, [batch_size, height, width, 3]), labels, repeats, indices, epochs, batch_numbers
 
     def pipeline(source: tf.data.Dataset, batches: int | None, state: tuple[int, int]) -> tf.data.Dataset:
-        """Reading, batching and augmentation of a stream of elements (batches=count) or of rows
-        that are already whole batches (batches=None)."""
-        if batches is None:
-            dataset = source.map(load_row, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        else:
-            dataset = source.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=tf.data.AUTOTUNE)
+        """Reading and augmentation of a stream of rows (whole batches); `batches` asserts its
+        length where the source cannot know it."""
+        # Whole batches per call: one gather from the bank instead of a call per image.
+        dataset = source.map(load_row, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if device is not None:
             dataset = dataset.apply(tf.data.experimental.copy_to_device(device))
             with tf.device(device):
