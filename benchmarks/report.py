@@ -1,6 +1,7 @@
 """Markdown tables for the README from pytest-benchmark JSON files.
 
     python benchmarks/report.py benchmarks/sampler.json [benchmarks/pipeline.json] [benchmarks/scale.json]
+    python benchmarks/report.py --readme README.md benchmarks/*.json   # refreshes the README's tables
 
 A file is read as the image-pipeline benchmark when one of its groups contains "image pipeline",
 as the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise. All figures come from each benchmark's ``extra_info``.
@@ -174,24 +175,45 @@ def scale_report(data: dict) -> str:
     return "\n".join(lines)
 
 
-def report(data: dict) -> str:
+def kind(data: dict) -> str:
     groups = [b.get("group") or "" for b in data["benchmarks"]]
     if any("image pipeline" in g for g in groups):
-        return pipeline_report(data)
-    if set(groups) == {"scale"}:
-        return scale_report(data)
-    return sampler_report(data)
+        return "pipeline"
+    return "scale" if set(groups) == {"scale"} else "sampler"
+
+
+def report(data: dict) -> str:
+    return {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report}[kind(data)](data)
+
+
+def replace_block(text: str, name: str, table: str) -> str:
+    """Replaces what stands between ``<!-- benchmark:NAME -->`` and ``<!-- /benchmark:NAME -->``."""
+    begin, end = f"<!-- benchmark:{name} -->", f"<!-- /benchmark:{name} -->"
+    if begin not in text or end not in text:
+        raise SystemExit(f"README has no {begin} ... {end} block")
+    head, rest = text.split(begin, 1)
+    return head + begin + "\n" + table + "\n" + end + rest.split(end, 1)[1]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="pytest-benchmark --benchmark-json output")
+    parser.add_argument("--readme", help="write each table into this file's <!-- benchmark:KIND --> block")
     args = parser.parse_args(argv)
     tables = []
     for path in args.files:
         with open(path) as file:
-            tables.append(report(json.load(file)))
-    print("\n\n".join(tables))
+            data = json.load(file)
+        tables.append((kind(data), report(data)))
+    if args.readme:
+        with open(args.readme) as file:
+            text = file.read()
+        for name, table in tables:
+            text = replace_block(text, name, table)
+        with open(args.readme, "w") as file:
+            file.write(text)
+    else:
+        print("\n\n".join(table for _, table in tables))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import pipeline_baselines as baselines  # noqa: E402
 
 SIZE = (128, 128)
 BATCH = 64
-BATCHES = 40  # 2,560 images per timed round
+BATCHES = 80  # 5,120 images per timed round
 FLIP_BRIGHTNESS = {"crop": False, "contrast": 0.0, "saturation": 0.0}
 
 
