@@ -21,9 +21,9 @@ def test_type_stubs_name_what_the_extension_has():
     stub = ast.parse((Path(fast_balance.__file__).parent / "_core.pyi").read_text())
     names = {node.name for node in stub.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
     assert names == {name for name in dir(_core) if not name.startswith("_")}
-    sampler_stub = next(node for node in stub.body if isinstance(node, ast.ClassDef) and node.name == "Sampler")
-    methods = {node.name for node in sampler_stub.body if isinstance(node, ast.FunctionDef)} - {"__init__"}
-    assert methods == {name for name in dir(_core.Sampler) if not name.startswith("_")}
+    for class_stub in (node for node in stub.body if isinstance(node, ast.ClassDef)):
+        methods = {node.name for node in class_stub.body if isinstance(node, ast.FunctionDef)} - {"__init__"}
+        assert methods == {name for name in dir(getattr(_core, class_stub.name)) if not name.startswith("_")}
     assert (Path(fast_balance.__file__).parent / "py.typed").exists()
 
 

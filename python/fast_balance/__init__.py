@@ -4,7 +4,8 @@
 """
 
 from .sampler import BalancedIndexSampler, Epoch
+from .stream import StreamRebalancer
 from .weights import class_weights
 
 __version__ = "0.1.0"
-__all__ = ["BalancedIndexSampler", "Epoch", "class_weights", "__version__"]
+__all__ = ["BalancedIndexSampler", "Epoch", "StreamRebalancer", "class_weights", "__version__"]

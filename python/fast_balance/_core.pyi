@@ -1,5 +1,7 @@
 """Type stubs of the private C++ extension (see fast_balance/_core.cpp)."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -25,5 +27,15 @@ class Sampler:
     def fill(
         self, epoch: int, start: int, stop: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+
+class Rebalancer:
+    def __init__(self, weights: npt.NDArray[np.uint64], capacity_per_class: int, seed: int) -> None: ...
+    def push(
+        self, payloads: Sequence[bytes], labels: npt.NDArray[np.int64], final: bool
+    ) -> tuple[list[bytes], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
 
 def apportion(total: int, weights: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]: ...
