@@ -175,15 +175,41 @@ def scale_report(data: dict) -> str:
     return "\n".join(lines)
 
 
+STREAM_COMMAND = (
+    "python -m pytest benchmarks/test_stream_speed.py --benchmark-only --benchmark-json=benchmarks/stream.json"
+)
+
+
+def stream_report(data: dict) -> str:
+    rows = [b["extra_info"] for b in data["benchmarks"]]
+    rejection = next((r["images_per_s"] for r in rows if r["name"] == "tf rejection_resample"), None)
+    lines = [
+        provenance(STREAM_COMMAND, data),
+        "",
+        "| pipeline | images/s | vs rejection_resample | max/min class count | records read per emitted image "
+        "| bytes held by the rebalancer (peak) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['images_per_s']:,.0f} | {ratio(r['images_per_s'], rejection)} | "
+            f"{r['max_min_class_ratio']:.2f} | {r['reads_per_emitted']:.2f} | {r['peak_held_mib']:.1f} MiB |"
+        )
+    return "\n".join(lines)
+
+
 def kind(data: dict) -> str:
     groups = [b.get("group") or "" for b in data["benchmarks"]]
+    if any(g.startswith("streaming") for g in groups):
+        return "stream"
     if any("image pipeline" in g for g in groups):
         return "pipeline"
     return "scale" if set(groups) == {"scale"} else "sampler"
 
 
 def report(data: dict) -> str:
-    return {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report}[kind(data)](data)
+    reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report}
+    return reports[kind(data)](data)
 
 
 def replace_block(text: str, name: str, table: str) -> str:

@@ -38,7 +38,10 @@ def image_set():
     return np.asarray(paths), labels
 
 
-def measure(benchmark, make_dataset, name):
+GROUP = "image pipeline (10 classes 1000..20, batch 64, 128x128, flip+brightness)"
+
+
+def measure(benchmark, make_dataset, name, group=GROUP):
     """Times BATCHES batches of a fresh iterator per round; records images/s and class balance."""
     seen = []
 
@@ -54,7 +57,7 @@ def measure(benchmark, make_dataset, name):
         next(iterator)  # warm-up: graph tracing and the first prefetch
         return (iterator,), {}
 
-    benchmark.group = "image pipeline (10 classes 1000..20, batch 64, 128x128, flip+brightness)"
+    benchmark.group = group
     benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
     images = sum(s.size for s in seen) / len(seen)
     counts = np.bincount(seen[-1], minlength=10)

@@ -21,6 +21,7 @@ enum class StreamDomain : std::uint64_t {
   kBatchOrder = 3,       // (epoch, batch): order of the slots inside one batch
   kClassRank = 4,        // (epoch, 0): tie-breaking rank of the classes in the batch schedule
   kReplacementDraw = 5,  // (class, 0): independent draws of a class when sampling with replacement
+  kReservoir = 6,        // (class, 0): the streaming rebalancer's reservoir choices
 };
 
 constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;

@@ -28,8 +28,6 @@
 
 namespace fast_balance {
 
-constexpr auto kReservoirDomain = static_cast<StreamDomain>(6);  // (class, 0): reservoir choices
-
 struct RebalanceOptions {
   std::vector<std::uint64_t> weights;  // per class; 0 = the class is not emitted
   std::int64_t capacity_per_class = 0;
@@ -78,7 +76,7 @@ class StreamRebalancer {
     if (total_ == 0) throw std::invalid_argument("weights are all zero");
     classes_.resize(options_.weights.size());
     for (std::size_t c = 0; c < classes_.size(); ++c) {
-      classes_[c].choices = RandomStream(stream_key(options_.seed, kReservoirDomain, c, 0));
+      classes_[c].choices = RandomStream(stream_key(options_.seed, StreamDomain::kReservoir, c, 0));
     }
   }
 
