@@ -101,3 +101,44 @@ def test_core_refuses_bad_input_without_crashing(
         return
     assert np.all(array[indices] == out_labels)
     assert np.all(repeats >= 0)
+
+
+@st.composite
+def stream_cases(draw):
+    num_classes = draw(st.integers(1, 8))
+    labels = draw(st.lists(st.integers(0, num_classes - 1), max_size=300))
+    weights = draw(st.lists(st.integers(0, 5), min_size=num_classes, max_size=num_classes).filter(any))
+    return (num_classes, np.array(labels, dtype=np.int64), weights, draw(st.integers(1, 12)),
+            draw(st.integers(0, 2**64 - 1)), draw(st.integers(1, 50)))
+
+
+@SETTINGS
+@given(stream_cases())
+def test_stream_rebalancer_keeps_its_contract(case):
+    num_classes, labels, weights, capacity, seed, chunk = case
+    payloads = [f"{c}:{i}".encode() for i, c in enumerate(labels)]
+
+    def run(chunk_size):
+        stream = _core.Rebalancer(np.array(weights, dtype=np.uint64), capacity, seed)
+        out, out_labels, out_repeats = [], [], []
+        for begin in range(0, max(len(payloads), 1), chunk_size):
+            end = min(len(payloads), begin + chunk_size)
+            p, y, r = stream.push(payloads[begin:end], labels[begin:end], end == len(payloads))
+            out += p
+            out_labels += y.tolist()
+            out_repeats += r.tolist()
+        assert stream.finished
+        return out, out_labels, out_repeats, stream.stats
+
+    out, out_labels, repeats, stats = run(chunk)
+    weighted = [payload for payload, label in zip(payloads, labels) if weights[label] > 0]
+    # Everything read from a weighted class comes out, first with repeats 0; nothing else does.
+    assert sorted(p for p, r in zip(out, repeats) if r == 0) == sorted(weighted)
+    assert stats["fresh"] == stats["read"] == len(weighted) and stats["unweighted"] == len(payloads) - len(weighted)
+    assert all(payload.startswith(f"{label}:".encode()) and weights[label] > 0 for payload, label in zip(out, out_labels))
+    assert stats["emitted"] == len(out) == stats["fresh"] + stats["replays"]
+    longest = max((len(p) for p in payloads), default=0)
+    assert stats["peak_held_bytes"] <= 2 * capacity * longest * num_classes
+    assert stats["held_bytes"] >= 0
+    # The output is the same however the input is chunked.
+    assert run(len(payloads) + 1)[:3] == (out, out_labels, repeats)
