@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from fast_balance.tf import load_image
+from sampler_baselines import blog_class_indices, blog_example_1_indices
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -92,26 +93,22 @@ def blog_generator_pipeline(paths, labels, size, batch_size) -> tf.data.Dataset:
     classes = np.unique(labels)
     counts = np.bincount(labels)
     extra_copies = {c: 2 if counts[c] < counts.min() * 2 else 1 for c in classes}
-    per_class = batch_size // classes.size
+    per_batch = (batch_size // classes.size) * classes.size
 
     def generate():
-        members = {c: np.flatnonzero(labels == c) for c in classes}
-        iterators = {c: iter(members[c]) for c in classes}
+        # The post's per-class iterators, shared with the index benchmark.
+        indices = blog_example_1_indices(blog_class_indices(labels), batch_size)
         while True:
             images, batch_labels = [], []
-            for c in classes:
-                for _ in range(per_class):
-                    try:
-                        index = next(iterators[c])
-                    except StopIteration:
-                        iterators[c] = iter(members[c])
-                        index = next(iterators[c])
-                    image = _to_float(load_image(tf.constant(paths[index]), size, check=False))
-                    for _ in range(extra_copies[c] - 1):
-                        images.append(flip_brightness(image, c)[0])
-                        batch_labels.append(c)
-                    images.append(image)
+            for _ in range(per_batch):
+                index = next(indices)
+                c = int(labels[index])
+                image = _to_float(load_image(tf.constant(paths[index]), size, check=False))
+                for _ in range(extra_copies[c] - 1):
+                    images.append(flip_brightness(image, c)[0])
                     batch_labels.append(c)
+                images.append(image)
+                batch_labels.append(c)
             yield tf.stack(images), np.array(batch_labels, dtype=np.int32)
 
     spec = (tf.TensorSpec((None, size[0], size[1], 3), tf.float32), tf.TensorSpec((None,), tf.int32))

@@ -88,7 +88,7 @@ def test_rejection_resample(benchmark, shards):
         return finish(ds)
 
     measure(benchmark, pipeline, "tf rejection_resample", GROUP)
-    counter = ReadCounter()
+    counter = baselines.ReadCounter()
     iterator = iter(pipeline(counter))
     for _ in range(40):
         next(iterator)
@@ -100,13 +100,3 @@ def test_plain_unbalanced_tfrecords(benchmark, shards):
     measure(benchmark, lambda: finish(records(files)).repeat(), "plain TFRecord pipeline (unbalanced)", GROUP)
     benchmark.extra_info.update(reads_per_emitted=1.0, peak_held_mib=0.0)
 
-
-class ReadCounter:
-    """Counts records parsed from the shards."""
-
-    def __init__(self) -> None:
-        self.count = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    def __call__(self, jpeg, label):
-        self.count.assign_add(1)
-        return jpeg, label
