@@ -158,6 +158,10 @@ def test_bad_arguments_fail_before_any_work(image_folder):
         make(paths, labels, image_size=(0, 10))
     with pytest.raises(ValueError, match="differs from the sampler's"):
         make(paths, labels, sampler=BalancedIndexSampler(labels, batch_size=6))
+    with pytest.raises(ValueError, match="not whole batches of 12"):
+        make(paths, labels, sampler=BalancedIndexSampler(labels, samples_per_epoch=50))
+    with pytest.raises(ValueError, match="epochs must be"):
+        make(paths, labels, epochs=0)
 
 
 def test_from_directory_names_classes(image_folder, tmp_path):

@@ -244,6 +244,9 @@ def balanced_dataset(
         raise ValueError(f"batch_size {batch_size} differs from the sampler's {sampler.batch_size}")
     if sampler.position % batch_size:
         raise ValueError(f"the sampler's position {sampler.position} is not a whole number of batches of {batch_size}")
+    if len(sampler) % batch_size:
+        raise ValueError(f"the sampler's {len(sampler)} samples per epoch are not whole batches of {batch_size}; "
+                         "build it with batch_size")
 
     report = PipelineReport()
     if on_error == "raise":
