@@ -74,7 +74,7 @@ def sampler_report(data: dict) -> str:
     lines = [provenance(SAMPLER_COMMAND, data), "",
              "Epoch throughput, M indices/s (long-tailed labels, largest/smallest class = 100; balanced, "
              "samples_per_epoch \"max\", without replacement):", ""]
-    header = (["N", "C", "samples/epoch", "fast_balance", "fast_balance batch 64"]
+    header = (["N", "C", "samples/epoch", "fast_balance", "fast_balance, reused buffers", "fast_balance batch 64"]
               + [BASELINE_TITLES[b] for b in BASELINES]
               + [f"fast_balance / {BASELINE_TITLES[b]}" for b in BASELINES])
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -83,6 +83,7 @@ def sampler_report(data: dict) -> str:
         theirs = [value(b, "epoch", n, c, "indices_per_s") for b in BASELINES]
         size = value("fast_balance", "epoch", n, c, "samples_per_epoch")
         cells = ([size_name(n), f"{c:,}", f"{size:,}" if size else NOT_RUN, millions(ours),
+                  millions(value("fast_balance", "epoch into reused buffers", n, c, "indices_per_s")),
                   millions(value("fast_balance", "epoch batch 64", n, c, "indices_per_s"))]
                  + [millions(t) for t in theirs] + [ratio(ours, t) for t in theirs])
         lines.append("| " + " | ".join(cells) + " |")

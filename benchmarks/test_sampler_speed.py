@@ -123,6 +123,20 @@ def test_epoch_fast_balance(benchmark, labels_for, n, c, batch_size):
 
 
 @pytest.mark.parametrize(("n", "c"), GRID)
+def test_epoch_fast_balance_into_reused_buffers(benchmark, labels_for, n, c):
+    """As a training loop would call it: each epoch written over the previous one's arrays."""
+    sampler = BalancedIndexSampler(labels_for(n, c))
+    buffers = sampler.epoch(0)
+    epochs = itertools.count(1)
+    benchmark.group = f"epoch N={size_name(n)} C={c}"
+    benchmark.pedantic(lambda e: sampler.epoch(e, out=buffers), setup=lambda: ((next(epochs),), {}),
+                       rounds=rounds_for(n), iterations=1)
+    size = sampler.samples_per_epoch
+    record(benchmark, "fast_balance", "epoch into reused buffers", n, c, samples_per_epoch=size,
+           indices_per_s=rate(benchmark, size))
+
+
+@pytest.mark.parametrize(("n", "c"), GRID)
 def test_epoch_numpy(benchmark, labels_for, n, c):
     sampler = baselines.NumpyBalancedSampler(labels_for(n, c))
     epochs = itertools.count(1)

@@ -354,3 +354,36 @@ def test_labels_any_integer_dtype_zero_copy_or_strided():
     assert not strided.flags.c_contiguous
     assert digest(BalancedIndexSampler(strided, seed=1), 0) == expected
     assert digest(BalancedIndexSampler(base.tolist(), seed=1), 0) == expected
+
+
+def test_epoch_into_reused_buffers_equals_fresh_arrays():
+    labels = np.repeat(np.arange(4), [50, 20, 7, 3])
+    sampler = BalancedIndexSampler(labels, batch_size=8, seed=2)
+    buffers = sampler.epoch(0)
+    for e in (1, 2):
+        into = sampler.epoch(e, out=buffers)
+        fresh = sampler.epoch(e)
+        assert all(np.shares_memory(a, b) for a, b in zip(into, buffers))
+        assert all(np.array_equal(a, b) for a, b in zip(into, fresh))
+    part = sampler.epoch(3, 16, 40, out=buffers)
+    assert len(part.indices) == 24 and np.array_equal(part.labels, sampler.epoch(3, 16, 40).labels)
+
+
+def test_epoch_into_rejects_unusable_buffers():
+    sampler = BalancedIndexSampler(np.repeat(np.arange(2), [6, 2]), seed=0)
+    good = sampler.epoch(0)
+    with pytest.raises(TypeError, match="out.indices must be a 1-D int64"):
+        sampler.epoch(1, out=(good.indices.astype(np.int32), good.labels, good.repeats))
+    with pytest.raises(ValueError, match="out.labels has 3 elements, 12 are needed"):
+        sampler.epoch(1, out=(good.indices, good.labels[:3].copy(), good.repeats))
+    strided = np.zeros(2 * good.repeats.size, dtype=np.int32)[::2]
+    with pytest.raises(ValueError, match="C-contiguous and writeable"):
+        sampler.epoch(1, out=(good.indices, good.labels, strided))
+    frozen = good.repeats.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="C-contiguous and writeable"):
+        sampler.epoch(1, out=(good.indices, good.labels, frozen))
+    with pytest.raises(TypeError, match="three arrays"):
+        sampler.epoch(1, out=[good.indices])
+    with pytest.raises(TypeError):  # the binding never writes into a converted copy
+        sampler._core.fill_into(1, 0, 12, good.indices.astype(np.int32), good.labels, good.repeats)

@@ -103,7 +103,24 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(indices, labels, repeats);
           },
           py::arg("epoch"), py::arg("start"), py::arg("stop"),
-          "Positions [start, stop) of this shard's part of the epoch as (indices, labels, repeats).");
+          "Positions [start, stop) of this shard's part of the epoch as (indices, labels, repeats).")
+      .def(
+          "fill_into",
+          [](const BalancedSampler& s, std::int64_t epoch, std::int64_t start, std::int64_t stop,
+             py::array_t<std::int64_t, py::array::c_style> indices, py::array_t<std::int32_t, py::array::c_style> labels,
+             py::array_t<std::int32_t, py::array::c_style> repeats) {
+            const auto n = static_cast<py::ssize_t>(stop > start ? stop - start : 0);
+            if (indices.size() < n || labels.size() < n || repeats.size() < n) {
+              throw py::value_error("output arrays are shorter than stop - start");
+            }
+            fast_balance::EpochOutput out{indices.mutable_data(), labels.mutable_data(), repeats.mutable_data()};
+            py::gil_scoped_release release;
+            s.fill_epoch(epoch, start, stop, out);
+          },
+          // noconvert: a converted copy would be written instead of the caller's array.
+          py::arg("epoch"), py::arg("start"), py::arg("stop"), py::arg("indices").noconvert(),
+          py::arg("labels").noconvert(), py::arg("repeats").noconvert(),
+          "As fill, into the given arrays (exact dtypes, C-contiguous, writeable).");
 
   py::class_<Rebalancer>(m, "Rebalancer")
       .def(py::init([](const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& weights,

@@ -27,6 +27,15 @@ class Sampler:
     def fill(
         self, epoch: int, start: int, stop: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+    def fill_into(
+        self,
+        epoch: int,
+        start: int,
+        stop: int,
+        indices: npt.NDArray[np.int64],
+        labels: npt.NDArray[np.int32],
+        repeats: npt.NDArray[np.int32],
+    ) -> None: ...
 
 class Rebalancer:
     def __init__(self, weights: npt.NDArray[np.uint64], capacity_per_class: int, seed: int) -> None: ...

@@ -75,6 +75,22 @@ def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights:
     return -(-size // unit) * unit
 
 
+def _output_views(out, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first `size` elements of each of the three `out` arrays, checked for `fill_into`."""
+    if not isinstance(out, tuple) or len(out) != 3:
+        raise TypeError("out must be an Epoch (or a tuple) of three arrays: indices, labels, repeats")
+    views = []
+    for name, array, dtype in zip(("indices", "labels", "repeats"), out, (np.int64, np.int32, np.int32)):
+        if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
+            raise TypeError(f"out.{name} must be a 1-D {np.dtype(dtype).name} array")
+        if not array.flags.c_contiguous or not array.flags.writeable:
+            raise ValueError(f"out.{name} must be C-contiguous and writeable")
+        if array.shape[0] < size:
+            raise ValueError(f"out.{name} has {array.shape[0]} elements, {size} are needed")
+        views.append(array[:size])
+    return tuple(views)
+
+
 class BalancedIndexSampler:
     """Class-balanced (or any target distribution) index stream over a labelled dataset.
 
@@ -246,16 +262,30 @@ class BalancedIndexSampler:
         )
 
     # -- the stream ----------------------------------------------------------------------------
-    def epoch(self, epoch: int, start: int = 0, stop: int | None = None) -> Epoch:
+    def epoch(self, epoch: int, start: int = 0, stop: int | None = None, out: Epoch | None = None) -> Epoch:
         """This shard's positions ``[start, stop)`` of epoch ``epoch``.
 
         Costs one pass over the epoch's schedule plus the output, whatever ``start`` is, and
         never depends on earlier epochs having been generated.
 
+        Parameters
+        ----------
+        out : Epoch, optional
+            Arrays to write into instead of new ones (int64, int32, int32, C-contiguous,
+            writeable, at least ``stop - start`` long), e.g. the previous epoch's: fresh arrays
+            of a large epoch cost the kernel a page fault per 4 KiB.
+
         Returns
         -------
         Epoch
-            ``(indices int64, labels int32, repeats int32)`` NumPy arrays that own their memory.
+            ``(indices int64, labels int32, repeats int32)`` NumPy arrays that own their memory,
+            or the leading ``stop - start`` elements of ``out``.
+
+        Examples
+        --------
+        >>> buffers = sampler.epoch(0)
+        >>> for e in range(1, 10):
+        ...     buffers = sampler.epoch(e, out=buffers)
         """
         epoch = _check_int("epoch", epoch, 0)
         length = len(self)
@@ -263,7 +293,11 @@ class BalancedIndexSampler:
         start = _check_int("start", start, 0)
         if not start <= stop <= length:
             raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
-        return Epoch(*self._core.fill(epoch, start, stop))
+        if out is None:
+            return Epoch(*self._core.fill(epoch, start, stop))
+        views = _output_views(out, stop - start)
+        self._core.fill_into(epoch, start, stop, *views)
+        return Epoch(*views)
 
     def set_epoch(self, epoch: int) -> None:
         """Makes iteration start at the beginning of ``epoch``."""
