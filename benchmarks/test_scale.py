@@ -10,11 +10,10 @@ Needs about 6 GB of memory (the labels, one epoch of 1e8 samples and its scratch
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+import sampler_baselines
 from fast_balance import BalancedIndexSampler
-from fast_balance.synthetic import long_tailed_counts
 
 N = 10**8
 C = 100_000
@@ -36,11 +35,7 @@ def peak_extra(action):
 
 @pytest.fixture(scope="module")
 def labels():
-    profile = long_tailed_counts(C, 10**9, 100.0) / 10**9
-    counts = long_tailed_counts(C, int(round(N / profile.sum())), 100.0)
-    values = np.repeat(np.arange(C, dtype=np.int32), counts)
-    np.random.default_rng(0).shuffle(values)
-    return values
+    return sampler_baselines.labels_for(N, C)
 
 
 def _record(benchmark, kind, sampler, memory, samples):

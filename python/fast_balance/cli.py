@@ -13,9 +13,15 @@ from .sampler import BalancedIndexSampler
 from .synthetic import long_tailed_labels
 
 
-def _bars(counts: np.ndarray, width: int = 40) -> str:
+def histogram_text(counts: np.ndarray, names: list[str] | None = None, width: int = 40) -> str:
+    """One line per class: name, count and a bar scaled to the largest count."""
+    names = names if names is not None else [f"class {c:>2}" for c in range(len(counts))]
     top = max(int(counts.max()), 1)
-    return "\n".join(f"  class {c:>2}  {n:>9,}  {'#' * max(1, round(width * n / top)) if n else ''}" for c, n in enumerate(counts))
+    name_width = max(len(name) for name in names)
+    return "\n".join(
+        f"  {name:>{name_width}}  {n:>9,}  {'#' * max(1, round(width * n / top)) if n else ''}"
+        for name, n in zip(names, counts)
+    )
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -24,13 +30,13 @@ def demo(args: argparse.Namespace) -> None:
     print(f"Generated long-tailed labels: {labels.size:,} samples, {args.classes} classes, "
           f"imbalance {counts.max() / counts.min():.0f}:1\n")
     print("Class histogram of the data:")
-    print(_bars(counts))
+    print(histogram_text(counts))
 
     sampler = BalancedIndexSampler(labels, batch_size=args.batch_size, seed=args.seed)
     epoch = sampler.epoch(0)
     print(f"\nOne balanced epoch ({sampler.samples_per_epoch:,} samples, {sampler.num_batches:,} batches of "
           f"{args.batch_size}):")
-    print(_bars(np.bincount(epoch.labels, minlength=args.classes)))
+    print(histogram_text(np.bincount(epoch.labels, minlength=args.classes)))
     first = np.bincount(epoch.labels[: args.batch_size], minlength=args.classes)
     print(f"\nFirst batch by class: {first.tolist()}")
     fresh = np.mean(epoch.repeats == 0)

@@ -1,4 +1,4 @@
-"""Batched augmentation: one op per batch, with random parameters drawn per sample.
+"""Batched augmentation: whole-batch ops, with random parameters drawn per sample.
 
 Randomness is stateless, keyed by a per-batch seed, so an epoch's augmented images are the same
 on every run with the same seed.

@@ -62,7 +62,10 @@ def _bank_members(sampler: BalancedIndexSampler, labels: np.ndarray, capacity: i
     if capacity <= 0 or repeated.size == 0:
         return np.empty(0, dtype=np.int64)
     order = repeated[np.argsort(-draws_per_sample[repeated], kind="stable")]
-    members = np.concatenate([np.flatnonzero(labels == c) for c in order])
+    # Each class's members in index order, from one stable sort (not a scan of all labels per class).
+    by_class = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[by_class], np.arange(sampler.num_classes + 1))
+    members = np.concatenate([by_class[bounds[c] : bounds[c + 1]] for c in order])
     return members[:capacity]
 
 
@@ -148,7 +151,7 @@ def balanced_dataset(
     augment : "repeats", "all", "none" or callable
         ``"repeats"``: augment oversampled duplicates (sampler ``repeats >= 1``) and leave first
         views clean. ``"all"``, ``"none"``, or ``fn(images, mask) -> images`` (for example Keras
-        preprocessing layers applied where ``mask``). Augmentation is batched (one op per batch,
+        preprocessing layers applied where ``mask``). Augmentation is batched (whole-batch ops,
         per-sample parameters: flip, brightness, contrast, saturation, random resized crop) and
         runs on ``/GPU:0`` when a GPU is visible (see the README for how to verify), else on the CPU.
     augment_options : dict, optional
@@ -289,8 +292,8 @@ def balanced_dataset(
         report.epochs_started += 1
         # (epoch, batch of the epoch) seeds the augmentation, so a resumed run repeats it exactly.
         batch_numbers = np.arange(start, samples_per_shard, dtype=np.int64) // batch_size
-        epochs = np.full(indices.size, epoch, dtype=np.int64)
-        return indices, drawn.labels, repeats, slots, epochs, batch_numbers
+        epoch_numbers = np.full(indices.size, epoch, dtype=np.int64)
+        return indices, drawn.labels, repeats, slots, epoch_numbers, batch_numbers
 
     def materialized(parts: list[tuple[np.ndarray, ...]]) -> tf.data.Dataset:
         """Fixed rows as constant tensors: no Python in the graph, a length known without running
@@ -333,14 +336,14 @@ def balanced_dataset(
 
     seed_value = int(seed)
 
-    def finish(images, batch_labels, repeats, indices, epochs, batch_numbers):
+    def finish(images, batch_labels, repeats, indices, epoch_numbers, batch_numbers):
         mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
         if augment == "none":
             images = tf.cast(images, tf.float32) / 255.0
         elif callable(augment):
             images = augment(tf.cast(images, tf.float32) / 255.0, mask)
         else:  # takes the uint8 batch: the conversion rides along with the first augmentation op
-            batch_seed = tf.stack([tf.bitwise.bitwise_xor(epochs[0], seed_value), batch_numbers[0]])
+            batch_seed = tf.stack([tf.bitwise.bitwise_xor(epoch_numbers[0], seed_value), batch_numbers[0]])
             images = augment_batch(images, mask, batch_seed, **augment_options)
         return (images, batch_labels, indices) if with_indices else (images, batch_labels)
 
@@ -350,7 +353,7 @@ def balanced_dataset(
         return tf.map_fn(lambda index: load_image(tf.gather(path_table, index), image_size, check), which,
                          fn_output_signature=image_spec, parallel_iterations=batch_size)
 
-    def load_row(indices, labels, repeats, slots, epochs, batch_numbers):
+    def load_row(indices, labels, repeats, slots, epoch_numbers, batch_numbers):
         """A whole batch: banked images in one gather, the others read and decoded."""
         if bank is None:
             images = decode(indices)
@@ -360,7 +363,8 @@ def balanced_dataset(
             slot_parts = tf.dynamic_partition(slots, banked, 2)
             index_parts = tf.dynamic_partition(indices, banked, 2)
             images = tf.dynamic_stitch(positions, [decode(index_parts[0]), tf.gather(bank, slot_parts[1])])
-        return tf.ensure_shape(images, [batch_size, height, width, 3]), labels, repeats, indices, epochs, batch_numbers
+        images = tf.ensure_shape(images, [batch_size, height, width, 3])
+        return images, labels, repeats, indices, epoch_numbers, batch_numbers
 
     def pipeline(source: tf.data.Dataset, batches: int | None, state: tuple[int, int]) -> tf.data.Dataset:
         """Reading and augmentation of a stream of rows (whole batches); `batches` asserts its

@@ -8,13 +8,9 @@ import time
 
 import numpy as np
 
+from ..cli import histogram_text
 from .dataset import from_directory
 from .synthetic import DEFAULT_COUNTS, make_long_tailed_images
-
-
-def _histogram_text(counts: np.ndarray, names: list[str], width: int = 40) -> str:
-    top = max(int(counts.max()), 1)
-    return "\n".join(f"  {name:>10}  {n:>7,}  {'#' * max(1, round(width * n / top))}" for name, n in zip(names, counts))
 
 
 def write_report_png(path: str, before: np.ndarray, after: np.ndarray, names: list[str], samples: np.ndarray) -> None:
@@ -57,7 +53,7 @@ def run(
     before = ds.sampler.class_counts
     names = ds.class_names
     print("Class histogram of the images:")
-    print(_histogram_text(before, names))
+    print(histogram_text(before, names))
 
     start = time.perf_counter()
     after = np.zeros(len(names), dtype=np.int64)
@@ -70,7 +66,7 @@ def run(
     seconds = time.perf_counter() - start
     print(f"\nOne balanced epoch of {int(after.sum()):,} images ({len(ds)} batches of {batch_size}, "
           f"{image_size}x{image_size}, augmented repeats):")
-    print(_histogram_text(after, names))
+    print(histogram_text(after, names))
     print(f"\nPipeline speed: {after.sum() / seconds:,.0f} images/s ({seconds:.1f} s for the epoch, decode + "
           f"augment, {os.cpu_count()} CPU cores)")
     print(str(ds.report))

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from ..stream import StreamRebalancer, stream_weights
+from ..stream import StreamRebalancer
 
 
 @dataclass
@@ -39,15 +39,11 @@ class RebalanceReport:
         )
 
 
-def _serialize(spec):
+def _serialize(*element) -> tf.Tensor:
     """Element -> one string tensor: each component by tf.io.serialize_tensor, then the list."""
-
-    def serialize(*element):
-        element = element[0] if len(element) == 1 else element
-        parts = [tf.io.serialize_tensor(component) for component in tf.nest.flatten(element)]
-        return tf.io.serialize_tensor(tf.stack(parts))
-
-    return serialize
+    element = element[0] if len(element) == 1 else element
+    parts = [tf.io.serialize_tensor(component) for component in tf.nest.flatten(element)]
+    return tf.io.serialize_tensor(tf.stack(parts))
 
 
 def _deserialize(spec):
@@ -121,9 +117,9 @@ def rebalance(
     >>> balanced = rebalance(records, lambda jpeg, label: label, num_classes=10)
     >>> images = balanced.map(lambda element, repeats: decode(element[0]))
     """
-    stream_weights(target, int(num_classes))  # checks the target now, not at the first element
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    # Built once now so that bad arguments fail here, not at the first element.
     StreamRebalancer(num_classes, target=target, capacity_per_class=capacity_per_class, seed=seed, on_error=on_error)
     spec = dataset.element_spec
     report = RebalanceReport()
@@ -148,9 +144,8 @@ def rebalance(
                 setattr(report, key, stats[key])
         return np.array(out, dtype=object), out_labels, repeats
 
-    serialize = _serialize(spec)
     records = dataset.map(
-        lambda *element: (serialize(*element), tf.cast(label_fn(*element), tf.int64)),
+        lambda *element: (_serialize(*element), tf.cast(label_fn(*element), tf.int64)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
