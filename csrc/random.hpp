@@ -32,9 +32,17 @@ constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
   return z ^ (z >> 31);
 }
 
+// The key in two steps, for callers that derive many keys with the same (seed, domain, a):
+// stream_key(seed, domain, a, b) == stream_key_last(stream_key_prefix(seed, domain, a), b).
+constexpr std::uint64_t stream_key_prefix(std::uint64_t seed, StreamDomain domain, std::uint64_t a) noexcept {
+  return mix64(mix64(mix64(seed) ^ static_cast<std::uint64_t>(domain)) ^ a);
+}
+
+constexpr std::uint64_t stream_key_last(std::uint64_t prefix, std::uint64_t b) noexcept { return mix64(prefix ^ b); }
+
 constexpr std::uint64_t stream_key(std::uint64_t seed, StreamDomain domain, std::uint64_t a,
                                    std::uint64_t b) noexcept {
-  return mix64(mix64(mix64(mix64(seed) ^ static_cast<std::uint64_t>(domain)) ^ a) ^ b);
+  return stream_key_last(stream_key_prefix(seed, domain, a), b);
 }
 
 // Value `i` of the stream `key`, without generating the values before it.

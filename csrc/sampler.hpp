@@ -150,6 +150,9 @@ class BalancedSampler {
         cursor.begin = index_.offset(cls);
         cursor.end = cursor.begin + count;
         cursor.position = cursor.begin + cursor.first_offset;
+        // Pass keys (or with replacement the draw key) differ only in their last step.
+        cursor.key_prefix = replacement_ ? stream_key(seed_, StreamDomain::kReplacementDraw, c, 0)
+                                         : stream_key_prefix(seed_, StreamDomain::kPoolPass, c);
       }
       const auto samples = static_cast<std::size_t>(index_.num_samples());
       if (replacement_) {
@@ -191,9 +194,8 @@ class BalancedSampler {
       if (replacement_) {
         const std::int64_t count = cursor.end - cursor.begin;
         const std::int64_t draw = (cursor.first_pass + cursor.pass) * count + (cursor.position - cursor.begin);
-        const std::uint64_t key = stream_key(seed_, StreamDomain::kReplacementDraw, cls, 0);
-        const auto member = static_cast<std::int64_t>(
-            scale_to_range(stream_value(key, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
+        const auto member = static_cast<std::int64_t>(scale_to_range(
+            stream_value(cursor.key_prefix, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
         sample = index_.members()[static_cast<std::size_t>(cursor.begin + member)];
         repeats = static_cast<std::int32_t>(work_.times_seen[static_cast<std::size_t>(sample)]++);
       } else {
@@ -220,6 +222,7 @@ class BalancedSampler {
       std::int64_t position = 0;      // next draw's place in the pool
       std::int64_t first_pass = 0;    // pass and offset of the class's first draw in the epoch
       std::int64_t first_offset = 0;
+      std::uint64_t key_prefix = 0;   // stream_key_prefix of the pool passes; with replacement, the draw key
       std::int32_t pass = 0;          // passes begun since the epoch's first draw
       std::int32_t loaded = -1;       // the pass whose order the pool holds
     };
@@ -232,6 +235,11 @@ class BalancedSampler {
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
+      cursor.loaded = pass;
+      if (count == 1) {  // one order only (and no draw before the epoch in its pass); no stream needed
+        order[0] = members[0];
+        return;
+      }
       RandomStream random(pass_key(c, pass));
       const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
       for (std::int64_t i = 0; i < count; ++i) {
@@ -239,11 +247,10 @@ class BalancedSampler {
         order[i] = order[j];
         order[j] = consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
       }
-      cursor.loaded = pass;
     }
 
     std::uint64_t pass_key(std::size_t c, std::int32_t pass) const noexcept {
-      return stream_key(seed_, StreamDomain::kPoolPass, c, static_cast<std::uint64_t>(cursors_[c].first_pass + pass));
+      return stream_key_last(cursors_[c].key_prefix, static_cast<std::uint64_t>(cursors_[c].first_pass + pass));
     }
 
     // Per member of class c: was it drawn in the epoch's first pass before the epoch began?

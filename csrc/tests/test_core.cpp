@@ -76,6 +76,22 @@ std::vector<std::int32_t> long_tailed_labels(std::int32_t num_classes, std::int3
   return labels;
 }
 
+void test_stream_keys_follow_the_documented_derivation() {
+  using fast_balance::mix64;
+  using fast_balance::StreamDomain;
+  for (const std::uint64_t seed : {0ULL, 1ULL, 0xffffffffffffffffULL}) {
+    for (const std::uint64_t a : {0ULL, 7ULL, 99999ULL}) {
+      for (const std::uint64_t b : {0ULL, 3ULL, 1ULL << 40}) {
+        const auto domain = StreamDomain::kPoolPass;
+        const std::uint64_t spelled_out = mix64(mix64(mix64(mix64(seed) ^ 1) ^ a) ^ b);
+        check(fast_balance::stream_key(seed, domain, a, b) == spelled_out, "stream_key derivation");
+        check(fast_balance::stream_key_last(fast_balance::stream_key_prefix(seed, domain, a), b) == spelled_out,
+              "stream_key in two steps");
+      }
+    }
+  }
+}
+
 void test_apportion() {
   RandomStream random(1);
   for (int trial = 0; trial < 200; ++trial) {
@@ -403,6 +419,7 @@ void test_rebalance_preconditions() {
 }
 
 void run_all() {
+  test_stream_keys_follow_the_documented_derivation();
   test_apportion();
   test_min_key_set();
   test_batch_schedule_is_pfair();
