@@ -2,7 +2,8 @@
 //
 // Semantics (the Python docs repeat them for users):
 // * Every epoch draws quota_c samples of class c, quotas apportioned from integer target weights.
-// * Unbatched, the epoch's class slots are a uniformly random arrangement of those quotas.
+// * Unbatched, the epoch's class slots are laid out by SlotBuckets: every bucket of about 16k
+//   slots holds floor or ceil of its share of each class, in a uniformly random order.
 //   Batched, BatchSchedule fixes each batch's classes and the slots are shuffled inside the batch.
 // * Within a class, slots take the class's draws in order. Draw k of class c in epoch e is draw
 //   G = e * quota_c + k of the class's endless stream: without replacement that stream is the
@@ -93,7 +94,7 @@ class BalancedSampler {
     if (options_.batch_size > 0) {
       fill_batched(epoch, start, stop, draws, out);
     } else {
-      fill_unbatched(epoch, start, stop, draws, lease.workspace().slots, out);
+      fill_unbatched(epoch, start, stop, draws, lease.workspace(), out);
     }
   }
 
@@ -105,6 +106,12 @@ class BalancedSampler {
     std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
     std::vector<std::uint32_t> times_seen;   // with replacement: draws of each sample so far this epoch
     std::vector<std::int32_t> slots;         // an epoch's class slots when they cannot go to the output
+    // Assembling one bucket of a whole epoch (fill_whole_epoch):
+    std::vector<std::int32_t> group_of;      // per slot: its class's group in the bucket
+    std::vector<std::int32_t> group_next;    // per group: its next draw's place in the bucket
+    std::vector<std::int32_t> group_label;   // per group: its class
+    std::vector<std::int64_t> bucket_indices;
+    std::vector<std::int32_t> bucket_repeats;
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -212,6 +219,33 @@ class BalancedSampler {
       return sample;
     }
 
+    // Takes the next `count` draws of class c in order, calling emit(sample, repeats) for each.
+    template <typename Emit>
+    void take_each(std::int32_t c, std::int64_t count, Emit&& emit) {
+      Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+      if (replacement_) {
+        for (std::int64_t k = 0; k < count; ++k) {
+          std::int32_t repeats;
+          const std::int64_t sample = take(c, repeats);
+          emit(sample, repeats);
+        }
+        return;
+      }
+      // Without replacement, a pass's draws are a run of the pool.
+      while (count > 0) {
+        if (cursor.loaded != cursor.pass) load_pass(static_cast<std::size_t>(c), cursor.pass);
+        const std::int64_t run = std::min(count, cursor.end - cursor.position);
+        const std::int64_t* entries = work_.pool.data() + cursor.position;
+        for (std::int64_t i = 0; i < run; ++i) emit(entries[i] & ~kConsumed, cursor.pass - (entries[i] < 0 ? 1 : 0));
+        count -= run;
+        cursor.position += run;
+        if (cursor.position == cursor.end) {
+          cursor.position = cursor.begin;
+          ++cursor.pass;
+        }
+      }
+    }
+
    private:
     // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
@@ -285,19 +319,76 @@ class BalancedSampler {
     std::vector<std::uint8_t> consumed_known_;  // per class: consumed_members was computed
   };
 
-  void fill_unbatched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
-                      std::vector<std::int32_t>& scratch, const EpochOutput& out) const {
+  std::uint64_t epoch_order_key(std::int64_t epoch) const noexcept {
+    return stream_key(options_.seed, StreamDomain::kEpochOrder, static_cast<std::uint64_t>(epoch), 0);
+  }
+
+  // The same stream as arrange_slots followed by draws in slot order, built without a random memory
+  // access per slot: each class's draws are taken in order and written to its places in the
+  // buckets (SlotBuckets keeps them in draw order), then every bucket is shuffled in cache the way
+  // arrange_slots shuffles it, each class's draws staying in order.
+  void fill_whole_epoch(std::int64_t epoch, Draws& draws, Workspace& work, const EpochOutput& out) const {
+    const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
+    std::vector<std::int64_t> cursor(static_cast<std::size_t>(buckets.count()));
+    for (std::size_t b = 0; b < cursor.size(); ++b) cursor[b] = buckets.start(static_cast<std::int64_t>(b));
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      const auto label = static_cast<std::int32_t>(c);
+      SlotBuckets::Walk walk = buckets.walk(c);
+      draws.take_each(label, quotas_[c], [&](std::int64_t sample, std::int32_t repeats) {
+        const std::int64_t slot = cursor[static_cast<std::size_t>(walk.next())]++;
+        out.indices[slot] = sample;
+        out.repeats[slot] = repeats;
+        out.labels[slot] = label;
+      });
+    }
+    for (std::int64_t b = 0; b < buckets.count(); ++b) assemble_bucket(buckets, b, work, out);
+  }
+
+  // Bucket b's slots hold its draws grouped by class; puts them in the bucket's shuffled order.
+  static void assemble_bucket(const SlotBuckets& buckets, std::int64_t b, Workspace& work, const EpochOutput& out) {
+    const std::int64_t begin = buckets.start(b);
+    const std::int64_t size = buckets.start(b + 1) - begin;
+    if (size == 0) return;
+    const auto n = static_cast<std::size_t>(size);
+    work.group_of.resize(n);
+    work.group_next.resize(n);
+    work.group_label.resize(n);
+    work.bucket_indices.assign(out.indices + begin, out.indices + begin + size);
+    work.bucket_repeats.assign(out.repeats + begin, out.repeats + begin + size);
+    const std::int32_t* labels = out.labels + begin;
+    std::int32_t group = -1;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j == 0 || labels[j] != labels[j - 1]) {
+        ++group;
+        work.group_next[static_cast<std::size_t>(group)] = static_cast<std::int32_t>(j);
+        work.group_label[static_cast<std::size_t>(group)] = labels[j];
+      }
+      work.group_of[j] = group;
+    }
+    // The permutation arrange_slots applies to the class-grouped labels, applied to their groups.
+    buckets.shuffle_stream(b).shuffle(work.group_of.data(), size);
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto g = static_cast<std::size_t>(work.group_of[j]);
+      const auto from = static_cast<std::size_t>(work.group_next[g]++);
+      out.indices[begin + static_cast<std::int64_t>(j)] = work.bucket_indices[from];
+      out.repeats[begin + static_cast<std::int64_t>(j)] = work.bucket_repeats[from];
+      out.labels[begin + static_cast<std::int64_t>(j)] = work.group_label[g];
+    }
+  }
+
+  void fill_unbatched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
+                      const EpochOutput& out) const {
+    std::vector<std::int32_t>& scratch = work.slots;
     const std::int64_t shards = options_.num_shards;
     const std::int64_t total = options_.samples_per_epoch;
-    // A whole unsharded epoch is arranged in the output itself; anything else needs a scratch copy.
-    const bool in_place = shards == 1 && start == 0 && stop == total;
-    std::int32_t* slots = out.labels;
-    if (!in_place) {
-      scratch.resize(static_cast<std::size_t>(total));
-      slots = scratch.data();
+    if (shards == 1 && start == 0 && stop == total) {
+      fill_whole_epoch(epoch, draws, work, out);
+      return;
     }
-    arrange_slots(quotas_, stream_key(options_.seed, StreamDomain::kEpochOrder, static_cast<std::uint64_t>(epoch), 0),
-                  slots);
+    // Otherwise the classes of the whole epoch's slots first, then the draws of the asked-for ones.
+    scratch.resize(static_cast<std::size_t>(total));
+    std::int32_t* slots = scratch.data();
+    arrange_slots(quotas_, epoch_order_key(epoch), slots);
 
     std::int64_t t = 0;
     if (shards == 1) {

@@ -45,41 +45,110 @@ inline std::vector<std::int64_t> apportion(std::int64_t total, const std::vector
   return quotas;
 }
 
-// Writes a uniformly random arrangement of the multiset {c repeated quotas[c] times} to `slots`.
-// Fisher-Yates over the whole epoch is bound by cache misses; instead every slot goes to an
-// independent uniform bucket of about 16k slots and each bucket is shuffled in cache, which is
-// still exactly uniform (Sanders 1998) and several times faster. Randomness: the stream with key
-// mix64(key) picks the buckets, the one with key mix64(key ^ mix64(1 + bucket)) shuffles a bucket.
-inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
-  std::int64_t total = 0;
-  for (const std::int64_t q : quotas) total += q;
-  const std::int64_t buckets = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
-  std::vector<std::int64_t> start(static_cast<std::size_t>(buckets) + 1, 0);
-  // Each 64-bit value picks four buckets, 16 bits each. Any bucket distribution that is the same
-  // for every slot keeps the arrangement exactly uniform; this one is within 2^-16 of flat.
-  const auto for_each_slot = [&](auto&& place) {
-    RandomStream choose(mix64(key));
-    std::uint64_t bits = 0;
-    int left = 0;
-    for (std::size_t c = 0; c < quotas.size(); ++c) {
-      for (std::int64_t k = 0; k < quotas[c]; ++k) {
-        if (left == 0) {
-          bits = choose.next();
-          left = 4;
-        }
-        place(static_cast<std::size_t>(((bits & 0xffff) * static_cast<std::uint64_t>(buckets)) >> 16),
-              static_cast<std::int32_t>(c));
-        bits >>= 16;
-        --left;
+// The buckets of an unbatched epoch: consecutive runs of about 16k slots, each holding its share
+// of every class and shuffled on its own.
+//
+// Class c's quota q draws are spread evenly over the B buckets with a random phase r in [0, B):
+// draw k goes to bucket floor((k * B + r) / q), so every bucket holds floor or ceil of q / B of the
+// class, in draw order, and a class with fewer draws than buckets lands in evenly spaced buckets.
+// Inside a bucket the slots are a uniformly random arrangement of its classes. The epoch is thus
+// stratified at the scale of a bucket (every 16k-slot stretch is on target) and random below it,
+// and both can be built in cache: that is what lets a whole epoch be written class by class and
+// then assembled bucket by bucket (BalancedSampler) instead of one random memory access per slot.
+//
+// Randomness: the phases are below(B) draws of the stream mix64(key), one per class in order; the
+// stream mix64(key ^ mix64(1 + b)) shuffles bucket b, whose slots start grouped by class (class 0's
+// first) by Fisher-Yates.
+class SlotBuckets {
+ public:
+  SlotBuckets(const std::vector<std::int64_t>& quotas, std::uint64_t key) : quotas_(quotas), key_(key) {
+    std::int64_t total = 0;
+    for (const std::int64_t q : quotas_) {
+      if (q < 0) throw std::invalid_argument("quotas must be >= 0");
+      total += q;
+    }
+    count_ = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
+    RandomStream phases(mix64(key));
+    phase_.resize(quotas_.size());
+    for (std::int64_t& phase : phase_) phase = static_cast<std::int64_t>(phases.below(static_cast<std::uint64_t>(count_)));
+    start_.assign(static_cast<std::size_t>(count_) + 1, 0);
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      const std::int64_t quota = quotas_[c];
+      if (quota < count_) {
+        Walk walk = this->walk(c);
+        for (std::int64_t k = 0; k < quota; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
+        continue;
+      }
+      // Every bucket gets some of the class: count them per bucket, not per draw. Draw k is in
+      // bucket b or later when k * B + phase >= b * q.
+      const auto first_draw = [&](std::int64_t b) {
+        return std::max<std::int64_t>(0, (b * quota - phase_[c] + count_ - 1) / count_);
+      };
+      std::int64_t previous = first_draw(0);
+      for (std::int64_t b = 0; b < count_; ++b) {
+        const std::int64_t next = b + 1 < count_ ? first_draw(b + 1) : quota;
+        start_[static_cast<std::size_t>(b) + 1] += next - previous;
+        previous = next;
       }
     }
+    for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) start_[b + 1] += start_[b];
+  }
+
+  std::int64_t count() const noexcept { return count_; }
+  // Slot where bucket b starts; start(count()) is the epoch's size.
+  std::int64_t start(std::int64_t b) const noexcept { return start_[static_cast<std::size_t>(b)]; }
+
+  // The buckets of one class's draws in order, floor((k * B + phase) / q) for k = 0, 1, ..., stepped
+  // without division.
+  class Walk {
+   public:
+    Walk(std::int64_t buckets, std::int64_t quota, std::int64_t phase) noexcept
+        : quota_(quota),
+          whole_(quota > 0 ? buckets / quota : 0),
+          part_(quota > 0 ? buckets % quota : 0),
+          bucket_(quota > 0 ? phase / quota : 0),
+          remainder_(quota > 0 ? phase % quota : 0) {}
+    std::int64_t next() noexcept {
+      const std::int64_t bucket = bucket_;
+      bucket_ += whole_;
+      remainder_ += part_;
+      if (remainder_ >= quota_) {
+        remainder_ -= quota_;
+        ++bucket_;
+      }
+      return bucket;
+    }
+
+   private:
+    std::int64_t quota_, whole_, part_, bucket_, remainder_;
   };
-  for_each_slot([&](std::size_t bucket, std::int32_t) { ++start[bucket + 1]; });
-  for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) start[b + 1] += start[b];
-  std::vector<std::int64_t> cursor(start.begin(), start.end() - 1);
-  for_each_slot([&](std::size_t bucket, std::int32_t c) { slots[cursor[bucket]++] = c; });
-  for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) {
-    RandomStream(mix64(key ^ mix64(b + 1))).shuffle(slots + start[b], start[b + 1] - start[b]);
+  Walk walk(std::size_t c) const noexcept { return Walk(count_, quotas_[c], phase_[c]); }
+
+  RandomStream shuffle_stream(std::int64_t b) const noexcept {
+    return RandomStream(mix64(key_ ^ mix64(static_cast<std::uint64_t>(b) + 1)));
+  }
+
+ private:
+  std::vector<std::int64_t> quotas_;
+  std::uint64_t key_;
+  std::int64_t count_ = 1;
+  std::vector<std::int64_t> phase_;
+  std::vector<std::int64_t> start_;
+};
+
+// Writes the class of every slot of an unbatched epoch (see SlotBuckets) to `slots`.
+inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
+  const SlotBuckets buckets(quotas, key);
+  std::vector<std::int64_t> cursor(static_cast<std::size_t>(buckets.count()));
+  for (std::size_t b = 0; b < cursor.size(); ++b) cursor[b] = buckets.start(static_cast<std::int64_t>(b));
+  for (std::size_t c = 0; c < quotas.size(); ++c) {
+    SlotBuckets::Walk walk = buckets.walk(c);
+    for (std::int64_t k = 0; k < quotas[c]; ++k) {
+      slots[cursor[static_cast<std::size_t>(walk.next())]++] = static_cast<std::int32_t>(c);
+    }
+  }
+  for (std::int64_t b = 0; b < buckets.count(); ++b) {
+    buckets.shuffle_stream(b).shuffle(slots + buckets.start(b), buckets.start(b + 1) - buckets.start(b));
   }
 }
 

@@ -64,19 +64,15 @@ def apportion(total: int, weights: list[int]) -> list[int]:
 
 
 def arrange_slots(quotas: list[int], key: int) -> list[int]:
-    """Uniform arrangement: slots to random buckets, each bucket shuffled."""
+    """Stratified buckets: class c's draw k goes to bucket (k * B + phase_c) // q_c, each bucket shuffled."""
     total = sum(quotas)
     buckets = min(max(total >> 14, 1), 1 << 16)
-    choose = Stream(mix64(key))
+    phases = Stream(mix64(key))
     contents: list[list[int]] = [[] for _ in range(buckets)]
-    bits = left = 0
     for c, quota in enumerate(quotas):
-        for _ in range(quota):
-            if left == 0:
-                bits, left = choose.next(), 4
-            contents[((bits & 0xFFFF) * buckets) >> 16].append(c)
-            bits >>= 16
-            left -= 1
+        phase = phases.below(buckets)
+        for k in range(quota):
+            contents[(k * buckets + phase) // quota].append(c)
     slots = []
     for b, bucket in enumerate(contents):
         Stream(mix64(key ^ mix64(b + 1))).shuffle(bucket)

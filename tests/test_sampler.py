@@ -57,6 +57,17 @@ def test_large_epoch_uses_bucketed_arrangement_exactly():
     assert got.repeats.tolist() == repeats
 
 
+def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equals_reference():
+    # Three buckets; class 0 is in every bucket, the 29,999 single-sample classes in one each.
+    labels = np.concatenate([np.zeros(30000, np.int64), np.arange(1, 30000)])
+    sampler = BalancedIndexSampler(labels, target="instance", samples_per_epoch="n", seed=4)
+    got = sampler.epoch(1)
+    indices, slots, repeats = whole_epoch_reference(labels, sampler, 1)
+    assert got.labels.tolist() == slots
+    assert got.indices.tolist() == indices
+    assert got.repeats.tolist() == repeats
+
+
 @pytest.mark.parametrize("replacement", [False, True])
 def test_batched_draws_equal_reference_given_the_classes(defect_labels, replacement):
     sampler = BalancedIndexSampler(defect_labels, batch_size=16, replacement=replacement, seed=5)
@@ -190,7 +201,7 @@ def test_more_classes_than_batch_slots_rotate():
 
 
 def test_class_frequencies_in_windows_fit_the_target_chi_square(tail_labels):
-    # An unbatched epoch is a uniform arrangement: any window's class counts are a fair sample.
+    # Inside a bucket the order is uniformly random: a window's class counts are a fair sample.
     sampler = BalancedIndexSampler(tail_labels, target=0.5, seed=17)
     e = sampler.epoch(0)
     p = sampler.class_probabilities

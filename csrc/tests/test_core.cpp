@@ -92,6 +92,34 @@ void test_stream_keys_follow_the_documented_derivation() {
   }
 }
 
+void test_slot_buckets_are_stratified_and_shuffled() {
+  // Quotas above and below the bucket count (B = 200,000 >> 14 = 12).
+  std::vector<std::int64_t> quotas = {100000, 60003, 39990, 5, 1, 1};
+  const fast_balance::SlotBuckets buckets(quotas, 77);
+  check(buckets.count() == 12, "bucket count");
+  check(buckets.start(0) == 0 && buckets.start(12) == 200000, "buckets cover the epoch");
+  std::vector<std::int32_t> slots(200000);
+  fast_balance::arrange_slots(quotas, 77, slots.data());
+  bool stratified = true;
+  bool shuffled = false;
+  for (std::int64_t b = 0; b < buckets.count(); ++b) {
+    std::vector<std::int64_t> counts(quotas.size(), 0);
+    for (std::int64_t t = buckets.start(b); t < buckets.start(b + 1); ++t) {
+      ++counts[static_cast<std::size_t>(slots[static_cast<std::size_t>(t)])];
+      if (t > buckets.start(b) && slots[static_cast<std::size_t>(t)] < slots[static_cast<std::size_t>(t) - 1]) shuffled = true;
+    }
+    for (std::size_t c = 0; c < quotas.size(); ++c) {
+      const std::int64_t low = quotas[c] / buckets.count();
+      if (counts[c] < low || counts[c] > low + 1) stratified = false;
+    }
+  }
+  check(stratified, "every bucket holds floor or ceil of each class's share");
+  check(shuffled, "buckets are shuffled");
+  std::vector<std::int64_t> total(quotas.size(), 0);
+  for (const std::int32_t c : slots) ++total[static_cast<std::size_t>(c)];
+  check(total == quotas, "the arrangement holds the quotas");
+}
+
 void test_apportion() {
   RandomStream random(1);
   for (int trial = 0; trial < 200; ++trial) {
@@ -420,6 +448,7 @@ void test_rebalance_preconditions() {
 
 void run_all() {
   test_stream_keys_follow_the_documented_derivation();
+  test_slot_buckets_are_stratified_and_shuffled();
   test_apportion();
   test_min_key_set();
   test_batch_schedule_is_pfair();

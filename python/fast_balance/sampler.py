@@ -124,8 +124,9 @@ class BalancedIndexSampler:
     batch_size : int, optional
         Stratified batches: every batch holds floor or ceil of ``batch_size * p_c`` samples of
         class c, and after every prefix of an epoch's batches each class count is within 1 of
-        its exact share. Order inside a batch is random. Without it, the epoch is a uniformly
-        random arrangement of the quotas.
+        its exact share. Order inside a batch is random. Without it, the epoch is stratified in
+        stretches of about 16k samples (each holds floor or ceil of its share of every class)
+        and in random order inside each stretch.
     seed : int
         Non-negative; the whole stream is determined by it.
     num_shards, shard_index : int
