@@ -329,8 +329,7 @@ class BalancedSampler {
   // arrange_slots shuffles it, each class's draws staying in order.
   void fill_whole_epoch(std::int64_t epoch, Draws& draws, Workspace& work, const EpochOutput& out) const {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
-    std::vector<std::int64_t> cursor(static_cast<std::size_t>(buckets.count()));
-    for (std::size_t b = 0; b < cursor.size(); ++b) cursor[b] = buckets.start(static_cast<std::int64_t>(b));
+    std::vector<std::int64_t> cursor = buckets.starts();
     for (std::size_t c = 0; c < quotas_.size(); ++c) {
       const auto label = static_cast<std::int32_t>(c);
       SlotBuckets::Walk walk = buckets.walk(c);

@@ -97,6 +97,8 @@ class SlotBuckets {
   std::int64_t count() const noexcept { return count_; }
   // Slot where bucket b starts; start(count()) is the epoch's size.
   std::int64_t start(std::int64_t b) const noexcept { return start_[static_cast<std::size_t>(b)]; }
+  // Where each bucket starts: write cursors for filling the buckets class by class.
+  std::vector<std::int64_t> starts() const { return {start_.begin(), start_.end() - 1}; }
 
   // The buckets of one class's draws in order, floor((k * B + phase) / q) for k = 0, 1, ..., stepped
   // without division.
@@ -139,8 +141,7 @@ class SlotBuckets {
 // Writes the class of every slot of an unbatched epoch (see SlotBuckets) to `slots`.
 inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
   const SlotBuckets buckets(quotas, key);
-  std::vector<std::int64_t> cursor(static_cast<std::size_t>(buckets.count()));
-  for (std::size_t b = 0; b < cursor.size(); ++b) cursor[b] = buckets.start(static_cast<std::int64_t>(b));
+  std::vector<std::int64_t> cursor = buckets.starts();
   for (std::size_t c = 0; c < quotas.size(); ++c) {
     SlotBuckets::Walk walk = buckets.walk(c);
     for (std::int64_t k = 0; k < quotas[c]; ++k) {
