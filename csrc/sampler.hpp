@@ -269,11 +269,6 @@ class BalancedSampler {
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
-      cursor.loaded = pass;
-      if (count == 1) {  // one order only (and no draw before the epoch in its pass); no stream needed
-        order[0] = members[0];
-        return;
-      }
       RandomStream random(pass_key(c, pass));
       const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
       for (std::int64_t i = 0; i < count; ++i) {
@@ -281,6 +276,7 @@ class BalancedSampler {
         order[i] = order[j];
         order[j] = consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
       }
+      cursor.loaded = pass;
     }
 
     std::uint64_t pass_key(std::size_t c, std::int32_t pass) const noexcept {
