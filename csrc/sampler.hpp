@@ -192,6 +192,13 @@ class BalancedSampler {
       }
     }
 
+    // Starts loading the pool entries and members that take_each(c) reads first.
+    void prefetch_class(std::int32_t c) const noexcept {
+      const Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+      if (!replacement_) __builtin_prefetch(work_.pool.data() + cursor.position);
+      __builtin_prefetch(index_.members().data() + cursor.begin);
+    }
+
     // Takes the next draw of class c: its sample index, and in `repeats` how often that sample
     // was emitted earlier in the epoch.
     std::int64_t take(std::int32_t c, std::int32_t& repeats) {
@@ -262,8 +269,9 @@ class BalancedSampler {
     };
 
     // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
-    // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates, which reads
-    // the members in order and writes each once.
+    // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (indices by
+    // below_u32: a class has at most 2^31 - 1 members), which reads the members in order and
+    // writes each once.
     void load_pass(std::size_t c, std::int32_t pass) {
       Cursor& cursor = cursors_[c];
       const std::int64_t count = cursor.end - cursor.begin;
@@ -272,7 +280,7 @@ class BalancedSampler {
       RandomStream random(pass_key(c, pass));
       const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
       for (std::int64_t i = 0; i < count; ++i) {
-        const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
+        const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
         order[i] = order[j];
         order[j] = consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
       }
@@ -297,7 +305,7 @@ class BalancedSampler {
         std::int32_t* order = work_.pass_order.data();
         RandomStream random(pass_key(c, 0));
         for (std::int64_t i = 0; i < count; ++i) {
-          const auto j = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(i) + 1));
+          const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
           order[i] = order[j];
           order[j] = static_cast<std::int32_t>(i);
         }
@@ -322,12 +330,20 @@ class BalancedSampler {
   // The same stream as arrange_slots followed by draws in slot order, built without a random memory
   // access per slot: each class's draws are taken in order and written to its places in the
   // buckets (SlotBuckets keeps them in draw order), then every bucket is shuffled in cache the way
-  // arrange_slots shuffles it, each class's draws staying in order.
+  // arrange_slots shuffles it, each class's draws staying in order. Classes go in SlotBuckets'
+  // class order, which keeps the buckets being written to few at a time.
   void fill_whole_epoch(std::int64_t epoch, Draws& draws, Workspace& work, const EpochOutput& out) const {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
     std::vector<std::int64_t> cursor = buckets.starts();
-    for (std::size_t c = 0; c < quotas_.size(); ++c) {
-      const auto label = static_cast<std::int32_t>(c);
+    const std::vector<std::int32_t>& order = buckets.class_order();
+    // In this order consecutive classes lie anywhere in the pool: load them ahead of use.
+    constexpr std::size_t kCursorAhead = 8;
+    constexpr std::size_t kClassAhead = 4;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (i + kCursorAhead < order.size()) draws.prefetch_cursor(order[i + kCursorAhead]);
+      if (i + kClassAhead < order.size()) draws.prefetch_class(order[i + kClassAhead]);
+      const std::int32_t label = order[i];
+      const auto c = static_cast<std::size_t>(label);
       SlotBuckets::Walk walk = buckets.walk(c);
       draws.take_each(label, quotas_[c], [&](std::int64_t sample, std::int32_t repeats) {
         const std::int64_t slot = cursor[static_cast<std::size_t>(walk.next())]++;

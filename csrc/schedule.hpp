@@ -57,10 +57,15 @@ inline std::vector<std::int64_t> apportion(std::int64_t total, const std::vector
 // then assembled bucket by bucket (BalancedSampler) instead of one random memory access per slot.
 //
 // Randomness: the phases are below(B) draws of the stream mix64(key), one per class in order; the
-// stream mix64(key ^ mix64(1 + b)) shuffles bucket b, whose slots start grouped by class (class 0's
-// first) by Fisher-Yates.
+// stream mix64(key ^ mix64(1 + b)) shuffles bucket b by Fisher-Yates. Before the shuffle a bucket's
+// slots are grouped by class (class_order). With many buckets the classes go in order of
+// (phase, class): classes with equal quotas and nearby phases share buckets, so filling them in that
+// order writes to few buckets at a time. With fewer than kPhaseOrderBuckets buckets the buckets'
+// write positions stay in cache anyway, and plain class order reads the pools in order instead.
 class SlotBuckets {
  public:
+  static constexpr std::int64_t kPhaseOrderBuckets = 1024;
+
   SlotBuckets(const std::vector<std::int64_t>& quotas, std::uint64_t key) : quotas_(quotas), key_(key) {
     std::int64_t total = 0;
     for (const std::int64_t q : quotas_) {
@@ -92,6 +97,18 @@ class SlotBuckets {
       }
     }
     for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) start_[b + 1] += start_[b];
+    order_.resize(quotas_.size());
+    if (count_ < kPhaseOrderBuckets) {
+      for (std::size_t c = 0; c < quotas_.size(); ++c) order_[c] = static_cast<std::int32_t>(c);
+      return;
+    }
+    // Classes by (phase, class): a stable counting sort on the phase.
+    std::vector<std::int64_t> first(static_cast<std::size_t>(count_) + 1, 0);
+    for (const std::int64_t phase : phase_) ++first[static_cast<std::size_t>(phase) + 1];
+    for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) first[b + 1] += first[b];
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      order_[static_cast<std::size_t>(first[static_cast<std::size_t>(phase_[c])]++)] = static_cast<std::int32_t>(c);
+    }
   }
 
   std::int64_t count() const noexcept { return count_; }
@@ -99,6 +116,8 @@ class SlotBuckets {
   std::int64_t start(std::int64_t b) const noexcept { return start_[static_cast<std::size_t>(b)]; }
   // Where each bucket starts: write cursors for filling the buckets class by class.
   std::vector<std::int64_t> starts() const { return {start_.begin(), start_.end() - 1}; }
+  // The classes in the order their slots take inside every bucket before the shuffle.
+  const std::vector<std::int32_t>& class_order() const noexcept { return order_; }
 
   // The buckets of one class's draws in order, floor((k * B + phase) / q) for k = 0, 1, ..., stepped
   // without division.
@@ -136,16 +155,17 @@ class SlotBuckets {
   std::int64_t count_ = 1;
   std::vector<std::int64_t> phase_;
   std::vector<std::int64_t> start_;
+  std::vector<std::int32_t> order_;
 };
 
 // Writes the class of every slot of an unbatched epoch (see SlotBuckets) to `slots`.
 inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
   const SlotBuckets buckets(quotas, key);
   std::vector<std::int64_t> cursor = buckets.starts();
-  for (std::size_t c = 0; c < quotas.size(); ++c) {
-    SlotBuckets::Walk walk = buckets.walk(c);
-    for (std::int64_t k = 0; k < quotas[c]; ++k) {
-      slots[cursor[static_cast<std::size_t>(walk.next())]++] = static_cast<std::int32_t>(c);
+  for (const std::int32_t c : buckets.class_order()) {
+    SlotBuckets::Walk walk = buckets.walk(static_cast<std::size_t>(c));
+    for (std::int64_t k = 0; k < quotas[static_cast<std::size_t>(c)]; ++k) {
+      slots[cursor[static_cast<std::size_t>(walk.next())]++] = c;
     }
   }
   for (std::int64_t b = 0; b < buckets.count(); ++b) {

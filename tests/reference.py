@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 MASK = (1 << 64) - 1
+MASK32 = (1 << 32) - 1
+PHASE_ORDER_BUCKETS = 1024  # SlotBuckets::kPhaseOrderBuckets
 GOLDEN = 0x9E3779B97F4A7C15
 POOL_PASS, EPOCH_ORDER, BATCH_ORDER, CLASS_RANK, REPLACEMENT_DRAW = 1, 2, 3, 4, 5
 
@@ -31,6 +33,7 @@ def stream_value(key: int, i: int) -> int:
 class Stream:
     def __init__(self, key: int) -> None:
         self.state = key
+        self.pending: int | None = None  # high half of the last value, not yet used
 
     def next(self) -> int:
         self.state = (self.state + GOLDEN) & MASK
@@ -47,9 +50,29 @@ class Stream:
                 low = product & MASK
         return product >> 64
 
+    def below_u32(self, n: int) -> int:
+        """Lemire's method on 32-bit halves of the values, low half first."""
+        product = self.next_half() * n
+        low = product & MASK32
+        if low < n:
+            threshold = ((1 << 32) - n) % n
+            while low < threshold:
+                product = self.next_half() * n
+                low = product & MASK32
+        return product >> 32
+
+    def next_half(self) -> int:
+        if self.pending is not None:
+            half, self.pending = self.pending, None
+            return half
+        value = self.next()
+        self.pending = value >> 32
+        return value & MASK32
+
     def shuffle(self, values: list) -> None:
+        below = self.below_u32 if len(values) <= 1 << 32 else self.below
         for i in range(len(values) - 1, 0, -1):
-            j = self.below(i + 1)
+            j = below(i + 1)
             values[i], values[j] = values[j], values[i]
 
 
@@ -63,16 +86,38 @@ def apportion(total: int, weights: list[int]) -> list[int]:
     return quotas
 
 
-def arrange_slots(quotas: list[int], key: int) -> list[int]:
-    """Stratified buckets: class c's draw k goes to bucket (k * B + phase_c) // q_c, each bucket shuffled."""
-    total = sum(quotas)
-    buckets = min(max(total >> 14, 1), 1 << 16)
+def bucket_count(quotas: list[int]) -> int:
+    return min(max(sum(quotas) >> 14, 1), 1 << 16)
+
+
+def bucket_phases(quotas: list[int], key: int) -> list[int]:
     phases = Stream(mix64(key))
+    buckets = bucket_count(quotas)
+    return [phases.below(buckets) for _ in quotas]
+
+
+def class_order(quotas: list[int], phases: list[int]) -> list[int]:
+    """The order of the classes inside a bucket before its shuffle."""
+    by_phase = bucket_count(quotas) >= PHASE_ORDER_BUCKETS
+    return sorted(range(len(quotas)), key=lambda c: (phases[c] if by_phase else 0, c))
+
+
+def draws_before_bucket(quota: int, phase: int, buckets: int, b: int) -> int:
+    """How many of a class's draws go to buckets before b: draw k is in bucket (k * B + phase) // q."""
+    return min(quota, max(0, -((phase - b * quota) // buckets)))
+
+
+def arrange_slots(quotas: list[int], key: int) -> list[int]:
+    """Stratified buckets: class c's draw k goes to bucket (k * B + phase_c) // q_c, each bucket shuffled.
+
+    Before its shuffle a bucket holds its slots grouped by class (`class_order`).
+    """
+    buckets = bucket_count(quotas)
+    phases = bucket_phases(quotas, key)
     contents: list[list[int]] = [[] for _ in range(buckets)]
-    for c, quota in enumerate(quotas):
-        phase = phases.below(buckets)
-        for k in range(quota):
-            contents[(k * buckets + phase) // quota].append(c)
+    for c in class_order(quotas, phases):
+        for k in range(quotas[c]):
+            contents[(k * buckets + phases[c]) // quotas[c]].append(c)
     slots = []
     for b, bucket in enumerate(contents):
         Stream(mix64(key ^ mix64(b + 1))).shuffle(bucket)
@@ -80,12 +125,26 @@ def arrange_slots(quotas: list[int], key: int) -> list[int]:
     return slots
 
 
+def bucket_slots(quotas: list[int], key: int, b: int) -> tuple[int, list[int]]:
+    """(first slot, classes of its slots) of bucket b alone: `arrange_slots` for epochs too large to model whole."""
+    buckets = bucket_count(quotas)
+    phases = bucket_phases(quotas, key)
+    start = sum(draws_before_bucket(q, p, buckets, b) for q, p in zip(quotas, phases))
+    bucket = []
+    for c in class_order(quotas, phases):
+        if quotas[c] > 0:
+            here = draws_before_bucket(quotas[c], phases[c], buckets, b + 1)
+            bucket += [c] * (here - draws_before_bucket(quotas[c], phases[c], buckets, b))
+    Stream(mix64(key ^ mix64(b + 1))).shuffle(bucket)
+    return start, bucket
+
+
 def pool_pass(members: list[int], seed: int, c: int, p: int) -> list[int]:
     """Pass p of class c's pool: inside-out Fisher-Yates over the members."""
     order = [0] * len(members)
     stream = Stream(stream_key(seed, POOL_PASS, c, p))
     for i, member in enumerate(members):
-        j = stream.below(i + 1)
+        j = stream.below_u32(i + 1)
         order[i] = order[j]
         order[j] = member
     return order

@@ -68,6 +68,24 @@ def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equal
     assert got.repeats.tolist() == repeats
 
 
+def test_epoch_with_over_a_thousand_buckets_equals_reference_bucket_by_bucket():
+    # 1,024 buckets: classes enter each bucket in (phase, class) order. Too large to model whole, so
+    # single buckets are checked against the reference and the draws against the slot-by-slot path.
+    labels = np.concatenate([np.zeros(20000, np.int64), np.arange(1, 20001)])
+    sampler = BalancedIndexSampler(labels, target="instance", samples_per_epoch=1024 * 16384 + 7, seed=3)
+    got = sampler.epoch(1)
+    quotas = reference.apportion(sampler.samples_per_epoch, [20000] + [1] * 20000)
+    assert reference.bucket_count(quotas) == reference.PHASE_ORDER_BUCKETS
+    key = reference.stream_key(3, reference.EPOCH_ORDER, 1, 0)
+    for b in (0, 1, 600, 1023):
+        start, classes = reference.bucket_slots(quotas, key, b)
+        assert got.labels[start:start + len(classes)].tolist() == classes
+    cuts = [0, 5_000_000, 5_000_100, len(sampler)]
+    for field in range(3):
+        parts = [sampler.epoch(1, a, b)[field] for a, b in zip(cuts, cuts[1:])]
+        assert np.array_equal(np.concatenate(parts), got[field])
+
+
 @pytest.mark.parametrize("replacement", [False, True])
 def test_batched_draws_equal_reference_given_the_classes(defect_labels, replacement):
     sampler = BalancedIndexSampler(defect_labels, batch_size=16, replacement=replacement, seed=5)

@@ -118,6 +118,9 @@ void test_slot_buckets_are_stratified_and_shuffled() {
   std::vector<std::int64_t> total(quotas.size(), 0);
   for (const std::int32_t c : slots) ++total[static_cast<std::size_t>(c)];
   check(total == quotas, "the arrangement holds the quotas");
+  std::vector<std::int32_t> order = buckets.class_order();
+  std::sort(order.begin(), order.end());
+  check(order == std::vector<std::int32_t>{0, 1, 2, 3, 4, 5}, "the class order is a permutation of the classes");
 }
 
 void test_apportion() {
@@ -360,7 +363,12 @@ fast_balance::RebalanceOptions rebalance_options(std::vector<std::uint64_t> weig
 }
 
 void test_rebalance_balances_without_losing_records() {
-  const auto labels = stream_labels({500, 50, 10}, 3);
+  // Every class present from the start: a class cannot be served before its first record arrives.
+  auto labels = stream_labels({500, 50, 10}, 3);
+  for (std::size_t c = 0; c < 3; ++c) {
+    const auto first = std::find(labels.begin() + static_cast<std::ptrdiff_t>(c), labels.end(), static_cast<std::int64_t>(c));
+    std::iter_swap(labels.begin() + static_cast<std::ptrdiff_t>(c), first);
+  }
   Rebalancer rebalancer(rebalance_options({1, 1, 1}, 16, 7));
   const Emitted out = rebalance_in_chunks(rebalancer, labels, 64);
   check(rebalancer.finished(), "rebalance: finished after the final push");
