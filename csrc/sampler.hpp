@@ -269,20 +269,26 @@ class BalancedSampler {
     };
 
     // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
-    // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (indices by
-    // below_u32: a class has at most 2^31 - 1 members), which reads the members in order and
-    // writes each once.
+    // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (member i goes
+    // to place below_u32(i + 1), for i >= 1: a class has at most 2^31 - 1 members), which reads the
+    // members in order and writes each once.
     void load_pass(std::size_t c, std::int32_t pass) {
       Cursor& cursor = cursors_[c];
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
-      RandomStream random(pass_key(c, pass));
       const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
-      for (std::int64_t i = 0; i < count; ++i) {
-        const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
-        order[i] = order[j];
-        order[j] = consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
+      const auto entry = [&](std::int64_t i) {
+        return consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
+      };
+      order[0] = entry(0);
+      if (count > 1) {  // a one-member pass needs no stream
+        RandomStream random(pass_key(c, pass));
+        for (std::int64_t i = 1; i < count; ++i) {
+          const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
+          order[i] = order[j];
+          order[j] = entry(i);
+        }
       }
       cursor.loaded = pass;
     }
@@ -304,7 +310,8 @@ class BalancedSampler {
         work_.pass_order.resize(static_cast<std::size_t>(count));
         std::int32_t* order = work_.pass_order.data();
         RandomStream random(pass_key(c, 0));
-        for (std::int64_t i = 0; i < count; ++i) {
+        order[0] = 0;
+        for (std::int64_t i = 1; i < count; ++i) {
           const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
           order[i] = order[j];
           order[j] = static_cast<std::int32_t>(i);

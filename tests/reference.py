@@ -141,9 +141,9 @@ def bucket_slots(quotas: list[int], key: int, b: int) -> tuple[int, list[int]]:
 
 def pool_pass(members: list[int], seed: int, c: int, p: int) -> list[int]:
     """Pass p of class c's pool: inside-out Fisher-Yates over the members."""
-    order = [0] * len(members)
+    order = [members[0]] + [0] * (len(members) - 1)
     stream = Stream(stream_key(seed, POOL_PASS, c, p))
-    for i, member in enumerate(members):
+    for i, member in enumerate(members[1:], start=1):
         j = stream.below_u32(i + 1)
         order[i] = order[j]
         order[j] = member
