@@ -343,10 +343,23 @@ class BalancedSampler {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
     std::vector<std::int64_t> cursor = buckets.starts();
     const std::vector<std::int32_t>& order = buckets.class_order();
+    const auto in_every_bucket = [&](std::size_t i) {
+      return quotas_[static_cast<std::size_t>(order[i])] >= buckets.count();
+    };
     // In this order consecutive classes lie anywhere in the pool: load them ahead of use.
     constexpr std::size_t kCursorAhead = 8;
     constexpr std::size_t kClassAhead = 4;
-    for (std::size_t i = 0; i < order.size(); ++i) {
+    bool assembled = false;
+    for (std::size_t i = 0; i < order.size();) {
+      if (in_every_bucket(i)) {
+        std::size_t end = i + 1;
+        while (end < order.size() && end - i < kBlockClasses && in_every_bucket(end)) ++end;
+        // With every class in one block, each bucket is complete as soon as the block has filled it.
+        assembled = i == 0 && end == order.size();
+        fill_block(buckets, order.data() + i, end - i, draws, cursor, out, assembled ? &work : nullptr);
+        i = end;
+        continue;
+      }
       if (i + kCursorAhead < order.size()) draws.prefetch_cursor(order[i + kCursorAhead]);
       if (i + kClassAhead < order.size()) draws.prefetch_class(order[i + kClassAhead]);
       const std::int32_t label = order[i];
@@ -358,8 +371,37 @@ class BalancedSampler {
         out.repeats[slot] = repeats;
         out.labels[slot] = label;
       });
+      ++i;
     }
-    for (std::int64_t b = 0; b < buckets.count(); ++b) assemble_bucket(buckets, b, work, out);
+    if (!assembled) {
+      for (std::int64_t b = 0; b < buckets.count(); ++b) assemble_bucket(buckets, b, work, out);
+    }
+  }
+
+  // Classes that have draws in every bucket, filled bucket by bucket rather than class by class,
+  // so that each bucket receives one run of all their draws (in class order) instead of one
+  // short run per class. With `work`, each bucket is assembled as soon as it is filled.
+  static constexpr std::size_t kBlockClasses = 16;
+  void fill_block(const SlotBuckets& buckets, const std::int32_t* classes, std::size_t count, Draws& draws,
+                  std::vector<std::int64_t>& cursor, const EpochOutput& out, Workspace* work) const {
+    std::vector<std::int64_t> taken(count, 0);  // per class: draws in the buckets before b
+    for (std::int64_t b = 0; b < buckets.count(); ++b) {
+      std::int64_t slot = cursor[static_cast<std::size_t>(b)];  // a local: the output cannot alias it
+      for (std::size_t k = 0; k < count; ++k) {
+        const std::int32_t label = classes[k];
+        const std::int64_t through = buckets.draws_before(static_cast<std::size_t>(label), b + 1);
+        const std::int64_t here = through - taken[k];
+        taken[k] = through;
+        draws.take_each(label, here, [&](std::int64_t sample, std::int32_t repeats) {
+          out.indices[slot] = sample;
+          out.repeats[slot] = repeats;
+          out.labels[slot] = label;
+          ++slot;
+        });
+      }
+      cursor[static_cast<std::size_t>(b)] = slot;
+      if (work != nullptr) assemble_bucket(buckets, b, *work, out);
+    }
   }
 
   // Bucket b's slots hold its draws grouped by class; puts them in the bucket's shuffled order.

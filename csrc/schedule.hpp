@@ -71,6 +71,8 @@ class SlotBuckets {
     for (const std::int64_t q : quotas_) {
       if (q < 0) throw std::invalid_argument("quotas must be >= 0");
       total += q;
+      // Keeps b * quota (b < 2^16) in draws_before within int64.
+      if (total > (std::int64_t{1} << 46)) throw std::invalid_argument("an epoch must have at most 2^46 slots");
     }
     count_ = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
     RandomStream phases(mix64(key));
@@ -84,16 +86,9 @@ class SlotBuckets {
         for (std::int64_t k = 0; k < quota; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
         continue;
       }
-      // Every bucket gets some of the class: count them per bucket, not per draw. Draw k is in
-      // bucket b or later when k * B + phase >= b * q.
-      const auto first_draw = [&](std::int64_t b) {
-        return std::max<std::int64_t>(0, (b * quota - phase_[c] + count_ - 1) / count_);
-      };
-      std::int64_t previous = first_draw(0);
+      // Every bucket gets some of the class: count them per bucket, not per draw.
       for (std::int64_t b = 0; b < count_; ++b) {
-        const std::int64_t next = b + 1 < count_ ? first_draw(b + 1) : quota;
-        start_[static_cast<std::size_t>(b) + 1] += next - previous;
-        previous = next;
+        start_[static_cast<std::size_t>(b) + 1] += draws_before(c, b + 1) - draws_before(c, b);
       }
     }
     for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) start_[b + 1] += start_[b];
@@ -116,6 +111,13 @@ class SlotBuckets {
   std::int64_t start(std::int64_t b) const noexcept { return start_[static_cast<std::size_t>(b)]; }
   // Where each bucket starts: write cursors for filling the buckets class by class.
   std::vector<std::int64_t> starts() const { return {start_.begin(), start_.end() - 1}; }
+  // How many of class c's draws go to buckets before b, for 0 <= b <= count(). Draw k is in bucket
+  // b or later when k * B + phase >= b * q.
+  std::int64_t draws_before(std::size_t c, std::int64_t b) const noexcept {
+    const std::int64_t quota = quotas_[c];
+    if (b >= count_) return quota;
+    return std::min(quota, (b * quota - phase_[c] + count_ - 1) / count_);
+  }
   // The classes in the order their slots take inside every bucket before the shuffle.
   const std::vector<std::int32_t>& class_order() const noexcept { return order_; }
 

@@ -68,6 +68,23 @@ def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equal
     assert got.repeats.tolist() == repeats
 
 
+def test_epoch_with_many_classes_in_every_bucket_equals_reference():
+    # Two buckets; 43 classes with a draw in each are filled 16 at a time, bucket by bucket, around
+    # two single-draw classes (20 and 44) filled one at a time.
+    counts = np.full(45, 500)
+    counts[[20, 44]] = 1
+    labels = np.repeat(np.arange(45), counts)
+    weights = np.where(counts == 1, 1, 1000)
+    sampler = BalancedIndexSampler(labels, target=weights, samples_per_epoch=43 * 1000 + 2, seed=6)
+    assert sampler.samples_per_epoch >> 14 == 2
+    for epoch in (0, 3):
+        got = sampler.epoch(epoch)
+        indices, slots, repeats = whole_epoch_reference(labels, sampler, epoch)
+        assert got.labels.tolist() == slots
+        assert got.indices.tolist() == indices
+        assert got.repeats.tolist() == repeats
+
+
 def test_epoch_with_over_a_thousand_buckets_equals_reference_bucket_by_bucket():
     # 1,024 buckets: classes enter each bucket in (phase, class) order. Too large to model whole, so
     # single buckets are checked against the reference and the draws against the slot-by-slot path.
