@@ -46,6 +46,8 @@ struct EpochOutput {
 
 class BalancedSampler {
  public:
+  static constexpr std::int64_t kMaxSamplesPerEpoch = std::int64_t{1} << 46;  // SlotBuckets' limit
+
   BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
       : index_(std::move(index)), options_(options) {
     const std::int64_t num_classes = index_.num_classes();
@@ -54,6 +56,9 @@ class BalancedSampler {
                                   std::to_string(num_classes) + " classes");
     }
     if (options_.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
+    if (options_.samples_per_epoch > kMaxSamplesPerEpoch) {
+      throw std::invalid_argument("samples_per_epoch must be at most 2^46");
+    }
     if (options_.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
     if (options_.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
     if (options_.shard_index < 0 || options_.shard_index >= options_.num_shards) {

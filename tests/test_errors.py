@@ -72,6 +72,8 @@ def test_bad_targets(target, error, message):
         ({"samples_per_epoch": -5}, ValueError, "samples_per_epoch must be >= 1"),
         ({"samples_per_epoch": "all"}, ValueError, "samples_per_epoch must be one of"),
         ({"samples_per_epoch": 2.5}, TypeError, "samples_per_epoch must be an integer"),
+        ({"samples_per_epoch": (1 << 46) + 1}, ValueError, "more than the 70,368,744,177,664 \\(2\\^46\\)"),
+        ({"target": [1, 1, 10**15]}, ValueError, "samples_per_epoch would be"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"batch_size": 4.0}, TypeError, "batch_size must be an integer"),
         ({"num_shards": 0}, ValueError, "num_shards must be >= 1"),

@@ -315,6 +315,8 @@ void test_sampler_preconditions() {
   SamplerOptions bad = good;
   bad.samples_per_epoch = 0;
   check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch 0");
+  bad.samples_per_epoch = (std::int64_t{1} << 46) + 1;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch over 2^46");
   bad = good;
   bad.batch_size = 3;
   check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "epoch not a multiple of batch");

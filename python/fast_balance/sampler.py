@@ -52,6 +52,8 @@ def normalize_labels(labels) -> tuple[np.ndarray, int]:
         raise ValueError(f"labels must be >= 0; label {low} at position {position}")
     return array, int(array.max()) + 1
 
+MAX_SAMPLES_PER_EPOCH = 1 << 46  # the core's limit; at 16 bytes a slot, a petabyte of output
+
 
 def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights: np.ndarray, unit: int) -> int:
     """Samples in one epoch over all shards, a multiple of `unit` (batch_size * num_shards)."""
@@ -72,7 +74,12 @@ def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights:
             )
     else:
         size = _check_int("samples_per_epoch", samples_per_epoch, 1)
-    return -(-size // unit) * unit
+    size = -(-size // unit) * unit
+    if size > MAX_SAMPLES_PER_EPOCH:
+        raise ValueError(
+            f"samples_per_epoch would be {size:,}, more than the {MAX_SAMPLES_PER_EPOCH:,} (2^46) an epoch can hold"
+        )
+    return size
 
 
 def _output_views(out, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
