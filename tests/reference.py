@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 MASK = (1 << 64) - 1
-MASK32 = (1 << 32) - 1
 PHASE_ORDER_BUCKETS = 1024  # SlotBuckets::kPhaseOrderBuckets
 GOLDEN = 0x9E3779B97F4A7C15
 POOL_PASS, EPOCH_ORDER, BATCH_ORDER, CLASS_RANK, REPLACEMENT_DRAW = 1, 2, 3, 4, 5
@@ -30,6 +29,19 @@ def stream_value(key: int, i: int) -> int:
     return mix64((key + (i + 1) * GOLDEN) & MASK)
 
 
+def lemire(draw, n: int, bits: int) -> int:
+    """Uniform on [0, n) by Lemire's exact multiply-and-reject over `bits`-bit values of draw()."""
+    mask = (1 << bits) - 1
+    product = draw() * n
+    low = product & mask
+    if low < n:
+        threshold = ((1 << bits) - n) % n
+        while low < threshold:
+            product = draw() * n
+            low = product & mask
+    return product >> bits
+
+
 class Stream:
     def __init__(self, key: int) -> None:
         self.state = key
@@ -40,26 +52,11 @@ class Stream:
         return mix64(self.state)
 
     def below(self, n: int) -> int:
-        """Lemire's exact multiply-and-reject."""
-        product = self.next() * n
-        low = product & MASK
-        if low < n:
-            threshold = ((1 << 64) - n) % n
-            while low < threshold:
-                product = self.next() * n
-                low = product & MASK
-        return product >> 64
+        return lemire(self.next, n, 64)
 
     def below_u32(self, n: int) -> int:
-        """Lemire's method on 32-bit halves of the values, low half first."""
-        product = self.next_half() * n
-        low = product & MASK32
-        if low < n:
-            threshold = ((1 << 32) - n) % n
-            while low < threshold:
-                product = self.next_half() * n
-                low = product & MASK32
-        return product >> 32
+        """From 32-bit halves of the values, low half first."""
+        return lemire(self.next_half, n, 32)
 
     def next_half(self) -> int:
         if self.pending is not None:
@@ -67,7 +64,7 @@ class Stream:
             return half
         value = self.next()
         self.pending = value >> 32
-        return value & MASK32
+        return value & 0xFFFFFFFF
 
     def shuffle(self, values: list) -> None:
         below = self.below_u32 if len(values) <= 1 << 32 else self.below

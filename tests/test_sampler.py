@@ -26,6 +26,14 @@ def whole_epoch_reference(labels, sampler, epoch):
     )
 
 
+def assert_epoch_equals_reference(labels, sampler, epoch):
+    got = sampler.epoch(epoch)
+    indices, slots, repeats = whole_epoch_reference(labels, sampler, epoch)
+    assert got.labels.tolist() == slots
+    assert got.indices.tolist() == indices
+    assert got.repeats.tolist() == repeats
+
+
 # -- exact agreement with the reference model ---------------------------------------------------
 
 @pytest.mark.parametrize("replacement", [False, True])
@@ -38,11 +46,7 @@ def test_unbatched_epochs_equal_reference(defect_labels, target, samples_per_epo
         defect_labels, target=target, samples_per_epoch=samples_per_epoch, replacement=replacement, seed=42
     )
     for epoch in (0, 1, 7):
-        got = sampler.epoch(epoch)
-        indices, slots, repeats = whole_epoch_reference(defect_labels, sampler, epoch)
-        assert got.labels.tolist() == slots
-        assert got.indices.tolist() == indices
-        assert got.repeats.tolist() == repeats
+        assert_epoch_equals_reference(defect_labels, sampler, epoch)
 
 
 def test_large_epoch_uses_bucketed_arrangement_exactly():
@@ -50,22 +54,14 @@ def test_large_epoch_uses_bucketed_arrangement_exactly():
     labels = long_tailed_labels(5, 8000, 20.0, seed=5)
     sampler = BalancedIndexSampler(labels, seed=9)
     assert sampler.samples_per_epoch == 40000
-    got = sampler.epoch(2)
-    indices, slots, repeats = whole_epoch_reference(labels, sampler, 2)
-    assert got.labels.tolist() == slots
-    assert got.indices.tolist() == indices
-    assert got.repeats.tolist() == repeats
+    assert_epoch_equals_reference(labels, sampler, 2)
 
 
 def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equals_reference():
     # Three buckets; class 0 is in every bucket, the 29,999 single-sample classes in one each.
     labels = np.concatenate([np.zeros(30000, np.int64), np.arange(1, 30000)])
     sampler = BalancedIndexSampler(labels, target="instance", samples_per_epoch="n", seed=4)
-    got = sampler.epoch(1)
-    indices, slots, repeats = whole_epoch_reference(labels, sampler, 1)
-    assert got.labels.tolist() == slots
-    assert got.indices.tolist() == indices
-    assert got.repeats.tolist() == repeats
+    assert_epoch_equals_reference(labels, sampler, 1)
 
 
 def test_epoch_with_many_classes_in_every_bucket_equals_reference():
@@ -78,11 +74,7 @@ def test_epoch_with_many_classes_in_every_bucket_equals_reference():
     sampler = BalancedIndexSampler(labels, target=weights, samples_per_epoch=43 * 1000 + 2, seed=6)
     assert sampler.samples_per_epoch >> 14 == 2
     for epoch in (0, 3):
-        got = sampler.epoch(epoch)
-        indices, slots, repeats = whole_epoch_reference(labels, sampler, epoch)
-        assert got.labels.tolist() == slots
-        assert got.indices.tolist() == indices
-        assert got.repeats.tolist() == repeats
+        assert_epoch_equals_reference(labels, sampler, epoch)
 
 
 def test_epoch_with_over_a_thousand_buckets_equals_reference_bucket_by_bucket():
