@@ -72,30 +72,12 @@ class RandomStream {
   // Exactly uniform on [0, n) for n >= 1 (Lemire's multiply-and-reject).
   std::uint64_t below(std::uint64_t n) noexcept {
     __extension__ typedef unsigned __int128 u128;
-    u128 product = static_cast<u128>(next()) * n;
-    auto low = static_cast<std::uint64_t>(product);
-    if (low < n) {
-      const std::uint64_t threshold = (0 - n) % n;
-      while (low < threshold) {
-        product = static_cast<u128>(next()) * n;
-        low = static_cast<std::uint64_t>(product);
-      }
-    }
-    return static_cast<std::uint64_t>(product >> 64);
+    return lemire<std::uint64_t, u128>(n, [this] { return next(); });
   }
 
-  // Exactly uniform on [0, n) for n >= 1, from the stream's 32-bit halves.
+  // The same from the stream's 32-bit halves.
   std::uint32_t below_u32(std::uint32_t n) noexcept {
-    std::uint64_t product = static_cast<std::uint64_t>(next_half()) * n;
-    auto low = static_cast<std::uint32_t>(product);
-    if (low < n) {
-      const std::uint32_t threshold = (0U - n) % n;
-      while (low < threshold) {
-        product = static_cast<std::uint64_t>(next_half()) * n;
-        low = static_cast<std::uint32_t>(product);
-      }
-    }
-    return static_cast<std::uint32_t>(product >> 32);
+    return lemire<std::uint32_t, std::uint64_t>(n, [this] { return next_half(); });
   }
 
   // Fisher-Yates shuffle of values[0, n): indices by below_u32 for n <= 2^32, else by below.
@@ -112,6 +94,22 @@ class RandomStream {
   }
 
  private:
+  // Lemire's method on Word-sized values of draw(), with products in Wide (twice as wide).
+  template <typename Word, typename Wide, typename Draw>
+  static Word lemire(Word n, Draw&& draw) noexcept {
+    constexpr int kBits = 8 * sizeof(Word);
+    Wide product = static_cast<Wide>(draw()) * n;
+    auto low = static_cast<Word>(product);
+    if (low < n) {
+      const auto threshold = static_cast<Word>(static_cast<Word>(0 - n) % n);
+      while (low < threshold) {
+        product = static_cast<Wide>(draw()) * n;
+        low = static_cast<Word>(product);
+      }
+    }
+    return static_cast<Word>(product >> kBits);
+  }
+
   std::uint32_t next_half() noexcept {
     if (half_pending_) {
       half_pending_ = false;
