@@ -79,6 +79,13 @@ class BalancedSampler {
     }
     if (!empty.empty()) throw std::invalid_argument("classes with no samples have positive weight: " + empty);
     quotas_ = apportion(options_.samples_per_epoch, weights);
+    for (std::int64_t c = 0; c < num_classes; ++c) {
+      // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
+      const std::int64_t count = index_.count(c);
+      if (count > 0 && quotas_[static_cast<std::size_t>(c)] / count >= INT32_MAX) {
+        throw std::invalid_argument("class " + std::to_string(c) + " would repeat a sample 2^31 - 1 or more times per epoch");
+      }
+    }
   }
 
   const ClassIndex& index() const noexcept { return index_; }
@@ -241,6 +248,12 @@ class BalancedSampler {
           const std::int64_t sample = take(c, repeats);
           emit(sample, repeats);
         }
+        return;
+      }
+      if (cursor.end - cursor.begin == 1) {  // every pass is the one member, and none is part-used
+        const std::int64_t sample = index_.members()[static_cast<std::size_t>(cursor.begin)];
+        for (std::int64_t k = 0; k < count; ++k) emit(sample, static_cast<std::int32_t>(cursor.pass + k));
+        cursor.pass += static_cast<std::int32_t>(count);
         return;
       }
       // Without replacement, a pass's draws are a run of the pool.

@@ -74,6 +74,7 @@ def test_bad_targets(target, error, message):
         ({"samples_per_epoch": 2.5}, TypeError, "samples_per_epoch must be an integer"),
         ({"samples_per_epoch": (1 << 46) + 1}, ValueError, "more than the 70,368,744,177,664 \\(2\\^46\\)"),
         ({"target": [1, 1, 10**15]}, ValueError, "samples_per_epoch would be"),
+        ({"samples_per_epoch": 3 << 32}, ValueError, "class 0 would repeat a sample 2\\^31 - 1 or more times"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"batch_size": 4.0}, TypeError, "batch_size must be an integer"),
         ({"num_shards": 0}, ValueError, "num_shards must be >= 1"),

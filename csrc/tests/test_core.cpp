@@ -317,6 +317,8 @@ void test_sampler_preconditions() {
   check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch 0");
   bad.samples_per_epoch = (std::int64_t{1} << 46) + 1;
   check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch over 2^46");
+  bad.samples_per_epoch = std::int64_t{1} << 32;  // class 0's one sample 2^31 times
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "a sample repeated 2^31 times");
   bad = good;
   bad.batch_size = 3;
   check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "epoch not a multiple of batch");
