@@ -272,6 +272,8 @@ class BalancedSampler {
     }
 
    private:
+    static constexpr std::int64_t kCachedPool = std::int64_t{1} << 15;  // members; 256 KiB of pool
+    static constexpr std::int64_t kPlacesAhead = 16;
     // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
 
@@ -302,10 +304,32 @@ class BalancedSampler {
       order[0] = entry(0);
       if (count > 1) {  // a one-member pass needs no stream
         RandomStream random(pass_key(c, pass));
-        for (std::int64_t i = 1; i < count; ++i) {
-          const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
-          order[i] = order[j];
-          order[j] = entry(i);
+        const auto place = [&](std::int64_t i) {
+          return static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
+        };
+        if (count <= kCachedPool) {
+          for (std::int64_t i = 1; i < count; ++i) {
+            const std::int64_t j = place(i);
+            order[i] = order[j];
+            order[j] = entry(i);
+          }
+        } else {
+          // The places are known before the data: draw them kPlacesAhead early and prefetch, as a
+          // large pool's random places miss the cache.
+          std::int64_t ahead[kPlacesAhead];
+          for (std::int64_t i = 1; i < count && i <= kPlacesAhead; ++i) {
+            ahead[i % kPlacesAhead] = place(i);
+            __builtin_prefetch(order + ahead[i % kPlacesAhead]);
+          }
+          for (std::int64_t i = 1; i < count; ++i) {
+            const std::int64_t j = ahead[i % kPlacesAhead];
+            if (i + kPlacesAhead < count) {
+              ahead[i % kPlacesAhead] = place(i + kPlacesAhead);
+              __builtin_prefetch(order + ahead[i % kPlacesAhead]);
+            }
+            order[i] = order[j];
+            order[j] = entry(i);
+          }
         }
       }
       cursor.loaded = pass;

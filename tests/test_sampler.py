@@ -58,8 +58,9 @@ def test_large_epoch_uses_bucketed_arrangement_exactly():
 
 
 def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equals_reference():
-    # Three buckets; class 0 is in every bucket, the 29,999 single-sample classes in one each.
-    labels = np.concatenate([np.zeros(30000, np.int64), np.arange(1, 30000)])
+    # Four buckets; class 0 is in every bucket, the 29,999 single-sample classes in one each. Class
+    # 0's 40,000 members are more than the core shuffles without prefetching (2^15).
+    labels = np.concatenate([np.zeros(40000, np.int64), np.arange(1, 30000)])
     sampler = BalancedIndexSampler(labels, target="instance", samples_per_epoch="n", seed=4)
     assert_epoch_equals_reference(labels, sampler, 1)
 
