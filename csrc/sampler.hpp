@@ -388,7 +388,7 @@ class BalancedSampler {
     const auto in_every_bucket = [&](std::size_t i) {
       return quotas_[static_cast<std::size_t>(order[i])] >= buckets.count();
     };
-    // In this order consecutive classes lie anywhere in the pool: load them ahead of use.
+    // In phase order consecutive classes lie anywhere in the pool: load them ahead of use.
     constexpr std::size_t kCursorAhead = 8;
     constexpr std::size_t kClassAhead = 4;
     bool assembled = false;
