@@ -46,8 +46,6 @@ struct EpochOutput {
 
 class BalancedSampler {
  public:
-  static constexpr std::int64_t kMaxSamplesPerEpoch = std::int64_t{1} << 46;  // SlotBuckets' limit
-
   BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
       : index_(std::move(index)), options_(options) {
     const std::int64_t num_classes = index_.num_classes();
@@ -56,7 +54,7 @@ class BalancedSampler {
                                   std::to_string(num_classes) + " classes");
     }
     if (options_.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
-    if (options_.samples_per_epoch > kMaxSamplesPerEpoch) {
+    if (options_.samples_per_epoch > SlotBuckets::kMaxSlots) {
       throw std::invalid_argument("samples_per_epoch must be at most 2^46");
     }
     if (options_.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
@@ -301,38 +299,44 @@ class BalancedSampler {
       const auto entry = [&](std::int64_t i) {
         return consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
       };
-      order[0] = entry(0);
-      if (count > 1) {  // a one-member pass needs no stream
-        RandomStream random(pass_key(c, pass));
-        const auto place = [&](std::int64_t i) {
-          return static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
-        };
-        if (count <= kCachedPool) {
-          for (std::int64_t i = 1; i < count; ++i) {
-            const std::int64_t j = place(i);
-            order[i] = order[j];
-            order[j] = entry(i);
-          }
-        } else {
-          // The places are known before the data: draw them kPlacesAhead early and prefetch, as a
-          // large pool's random places miss the cache.
-          std::int64_t ahead[kPlacesAhead];
-          for (std::int64_t i = 1; i < count && i <= kPlacesAhead; ++i) {
-            ahead[i % kPlacesAhead] = place(i);
-            __builtin_prefetch(order + ahead[i % kPlacesAhead]);
-          }
-          for (std::int64_t i = 1; i < count; ++i) {
-            const std::int64_t j = ahead[i % kPlacesAhead];
-            if (i + kPlacesAhead < count) {
-              ahead[i % kPlacesAhead] = place(i + kPlacesAhead);
-              __builtin_prefetch(order + ahead[i % kPlacesAhead]);
-            }
-            order[i] = order[j];
-            order[j] = entry(i);
-          }
-        }
-      }
+      shuffle_pass(c, pass, order, count, entry);
       cursor.loaded = pass;
+    }
+
+    // The inside-out Fisher-Yates of load_pass: order[0, count) receives entry(0), ..., entry(count - 1)
+    // in the order of class c's pass `pass`. A one-item pass needs no stream.
+    template <typename T, typename Entry>
+    void shuffle_pass(std::size_t c, std::int32_t pass, T* order, std::int64_t count, Entry&& entry) {
+      order[0] = entry(0);
+      if (count <= 1) return;
+      RandomStream random(pass_key(c, pass));
+      const auto place = [&](std::int64_t i) {
+        return static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
+      };
+      if (count <= kCachedPool) {
+        for (std::int64_t i = 1; i < count; ++i) {
+          const std::int64_t j = place(i);
+          order[i] = order[j];
+          order[j] = entry(i);
+        }
+        return;
+      }
+      // The places are known before the data: draw them kPlacesAhead early and prefetch, as a
+      // large pool's random places miss the cache.
+      std::int64_t ahead[kPlacesAhead];
+      for (std::int64_t i = 1; i < count && i <= kPlacesAhead; ++i) {
+        ahead[i % kPlacesAhead] = place(i);
+        __builtin_prefetch(order + ahead[i % kPlacesAhead]);
+      }
+      for (std::int64_t i = 1; i < count; ++i) {
+        const std::int64_t j = ahead[i % kPlacesAhead];
+        if (i + kPlacesAhead < count) {
+          ahead[i % kPlacesAhead] = place(i + kPlacesAhead);
+          __builtin_prefetch(order + ahead[i % kPlacesAhead]);
+        }
+        order[i] = order[j];
+        order[j] = entry(i);
+      }
     }
 
     std::uint64_t pass_key(std::size_t c, std::int32_t pass) const noexcept {
@@ -348,16 +352,10 @@ class BalancedSampler {
       }
       std::uint8_t* consumed = work_.consumed.data() + cursor.begin;
       if (consumed_known_[c] == 0) {
-        // The first pass again, as member positions, by the same shuffle as load_pass.
+        // The first pass again, as member positions.
         work_.pass_order.resize(static_cast<std::size_t>(count));
         std::int32_t* order = work_.pass_order.data();
-        RandomStream random(pass_key(c, 0));
-        order[0] = 0;
-        for (std::int64_t i = 1; i < count; ++i) {
-          const auto j = static_cast<std::int64_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
-          order[i] = order[j];
-          order[j] = static_cast<std::int32_t>(i);
-        }
+        shuffle_pass(c, 0, order, count, [](std::int64_t i) { return static_cast<std::int32_t>(i); });
         for (std::int64_t k = 0; k < count; ++k) consumed[order[k]] = k < cursor.first_offset ? 1 : 0;
         consumed_known_[c] = 1;
       }

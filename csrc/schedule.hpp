@@ -65,14 +65,15 @@ inline std::vector<std::int64_t> apportion(std::int64_t total, const std::vector
 class SlotBuckets {
  public:
   static constexpr std::int64_t kPhaseOrderBuckets = 1024;
+  // Keeps b * quota (b < 2^16) in draws_before within int64.
+  static constexpr std::int64_t kMaxSlots = std::int64_t{1} << 46;
 
   SlotBuckets(const std::vector<std::int64_t>& quotas, std::uint64_t key) : quotas_(quotas), key_(key) {
     std::int64_t total = 0;
     for (const std::int64_t q : quotas_) {
       if (q < 0) throw std::invalid_argument("quotas must be >= 0");
       total += q;
-      // Keeps b * quota (b < 2^16) in draws_before within int64.
-      if (total > (std::int64_t{1} << 46)) throw std::invalid_argument("an epoch must have at most 2^46 slots");
+      if (total > kMaxSlots) throw std::invalid_argument("an epoch must have at most 2^46 slots");
     }
     count_ = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
     RandomStream phases(mix64(key));
