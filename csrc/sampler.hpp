@@ -109,6 +109,13 @@ class BalancedSampler {
   }
 
  private:
+  // One slot's output, kept together so that moving it is one memory access.
+  struct Draw {
+    std::int64_t index;
+    std::int32_t repeats;
+    std::int32_t label;
+  };
+
   // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
   struct Workspace {
     std::vector<std::int64_t> pool;          // per class (CSR): the loaded pass, sample | kConsumed
@@ -122,6 +129,7 @@ class BalancedSampler {
     std::vector<std::int32_t> group_label;   // per group: its class
     std::vector<std::int64_t> bucket_indices;
     std::vector<std::int32_t> bucket_repeats;
+    std::vector<Draw> bucket_draws;          // with one draw per class: the bucket's draws
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -295,11 +303,14 @@ class BalancedSampler {
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
-      const std::uint8_t* consumed = pass > 0 && cursor.first_offset > 0 ? consumed_members(c) : nullptr;
-      const auto entry = [&](std::int64_t i) {
-        return consumed != nullptr && consumed[i] != 0 ? members[i] | kConsumed : members[i];
-      };
-      shuffle_pass(c, pass, order, count, entry);
+      if (pass > 0 && cursor.first_offset > 0) {
+        const std::uint8_t* consumed = consumed_members(c);
+        shuffle_pass(c, pass, order, count, [&](std::int64_t i) {
+          return members[i] | static_cast<std::int64_t>(static_cast<std::uint64_t>(consumed[i]) << 63);
+        });
+      } else {
+        shuffle_pass(c, pass, order, count, [&](std::int64_t i) { return members[i]; });
+      }
       cursor.loaded = pass;
     }
 
@@ -451,6 +462,25 @@ class BalancedSampler {
     if (size == 0) return;
     const auto n = static_cast<std::size_t>(size);
     work.group_of.resize(n);
+    if (buckets.one_draw_per_class()) {
+      // Every group is one draw: the shuffle permutes the draws themselves.
+      work.bucket_draws.resize(n);
+      Draw* draws = work.bucket_draws.data();
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::int64_t slot = begin + static_cast<std::int64_t>(j);
+        draws[j] = Draw{out.indices[slot], out.repeats[slot], out.labels[slot]};
+        work.group_of[j] = static_cast<std::int32_t>(j);
+      }
+      buckets.shuffle_stream(b).shuffle(work.group_of.data(), size);
+      for (std::size_t j = 0; j < n; ++j) {
+        const Draw& draw = draws[static_cast<std::size_t>(work.group_of[j])];
+        const std::int64_t slot = begin + static_cast<std::int64_t>(j);
+        out.indices[slot] = draw.index;
+        out.repeats[slot] = draw.repeats;
+        out.labels[slot] = draw.label;
+      }
+      return;
+    }
     work.group_next.resize(n);
     work.group_label.resize(n);
     work.bucket_indices.assign(out.indices + begin, out.indices + begin + size);

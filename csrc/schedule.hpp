@@ -80,18 +80,7 @@ class SlotBuckets {
     phase_.resize(quotas_.size());
     for (std::int64_t& phase : phase_) phase = static_cast<std::int64_t>(phases.below(static_cast<std::uint64_t>(count_)));
     start_.assign(static_cast<std::size_t>(count_) + 1, 0);
-    for (std::size_t c = 0; c < quotas_.size(); ++c) {
-      const std::int64_t quota = quotas_[c];
-      if (quota < count_) {
-        Walk walk = this->walk(c);
-        for (std::int64_t k = 0; k < quota; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
-        continue;
-      }
-      // Every bucket gets some of the class: count them per bucket, not per draw.
-      for (std::int64_t b = 0; b < count_; ++b) {
-        start_[static_cast<std::size_t>(b) + 1] += draws_before(c, b + 1) - draws_before(c, b);
-      }
-    }
+    count_slots();
     for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) start_[b + 1] += start_[b];
     order_.resize(quotas_.size());
     if (count_ < kPhaseOrderBuckets) {
@@ -119,6 +108,8 @@ class SlotBuckets {
     if (b >= count_) return quota;
     return std::min(quota, (b * quota - phase_[c] + count_ - 1) / count_);
   }
+  // No class has two draws in one bucket.
+  bool one_draw_per_class() const noexcept { return one_draw_per_class_; }
   // The classes in the order their slots take inside every bucket before the shuffle.
   const std::vector<std::int32_t>& class_order() const noexcept { return order_; }
 
@@ -153,12 +144,66 @@ class SlotBuckets {
   }
 
  private:
+  // Adds every bucket's number of slots to start_[b + 1].
+  void count_slots() {
+    const auto buckets = static_cast<std::size_t>(count_);
+    // A class with fewer draws than buckets has at most one in a bucket: with quota q and phase r,
+    // bucket b holds one exactly when (r - b * q) mod B < q. Where a quota has more draws than
+    // buckets over all its classes, they are counted per bucket from a histogram of their phases.
+    std::vector<std::int64_t> first_of_quota(buckets + 1, 0);  // CSR of phases by quota < B
+    for (const std::int64_t quota : quotas_) {
+      if (quota < count_) ++first_of_quota[static_cast<std::size_t>(quota) + 1];
+    }
+    const auto by_histogram = [&](std::int64_t quota) {
+      const auto q = static_cast<std::size_t>(quota);
+      return quota > 0 && (first_of_quota[q + 1] - first_of_quota[q]) * quota > 2 * count_;
+    };
+    for (std::size_t q = 0; q < buckets; ++q) first_of_quota[q + 1] += first_of_quota[q];
+    std::vector<std::int64_t> phases(static_cast<std::size_t>(first_of_quota[buckets]));
+    std::vector<std::int64_t> next = first_of_quota;
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      const std::int64_t quota = quotas_[c];
+      if (quota > count_) one_draw_per_class_ = false;
+      if (quota < count_) {
+        if (by_histogram(quota)) {
+          phases[static_cast<std::size_t>(next[static_cast<std::size_t>(quota)]++)] = phase_[c];
+          continue;
+        }
+        Walk walk = this->walk(c);
+        for (std::int64_t k = 0; k < quota; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
+        continue;
+      }
+      // Every bucket gets some of the class: count them per bucket, not per draw.
+      for (std::int64_t b = 0; b < count_; ++b) {
+        start_[static_cast<std::size_t>(b) + 1] += draws_before(c, b + 1) - draws_before(c, b);
+      }
+    }
+    std::vector<std::int64_t> below(buckets + 1);  // classes of the quota with phase < r
+    for (std::int64_t quota = 1; quota < count_; ++quota) {
+      if (!by_histogram(quota)) continue;
+      std::fill(below.begin(), below.end(), 0);
+      const auto q = static_cast<std::size_t>(quota);
+      for (std::int64_t i = first_of_quota[q]; i < first_of_quota[q + 1]; ++i) {
+        ++below[static_cast<std::size_t>(phases[static_cast<std::size_t>(i)]) + 1];
+      }
+      for (std::size_t r = 0; r < buckets; ++r) below[r + 1] += below[r];
+      std::size_t window = 0;  // (b * q) mod B: the bucket's phases are [window, window + q) mod B
+      for (std::size_t b = 0; b < buckets; ++b) {
+        const std::size_t end = window + q;
+        start_[b + 1] += end <= buckets ? below[end] - below[window]
+                                        : below[buckets] - below[window] + below[end - buckets];
+        window = end >= buckets ? end - buckets : end;
+      }
+    }
+  }
+
   std::vector<std::int64_t> quotas_;
   std::uint64_t key_;
   std::int64_t count_ = 1;
   std::vector<std::int64_t> phase_;
   std::vector<std::int64_t> start_;
   std::vector<std::int32_t> order_;
+  bool one_draw_per_class_ = true;
 };
 
 // Writes the class of every slot of an unbatched epoch (see SlotBuckets) to `slots`.

@@ -123,6 +123,43 @@ void test_slot_buckets_are_stratified_and_shuffled() {
   check(order == std::vector<std::int32_t>{0, 1, 2, 3, 4, 5}, "the class order is a permutation of the classes");
 }
 
+// Bucket sizes are counted per draw, per bucket, or (many classes of one quota below the bucket
+// count) from a histogram of phases; each way must agree with walking every draw.
+void test_slot_bucket_sizes_match_the_draws() {
+  struct Case {
+    std::vector<std::int64_t> quotas;
+    bool one_draw_per_class;
+  };
+  std::vector<Case> cases;
+  {
+    // B = 4,700,417 >> 14 = 286: 100,000 classes of quota 46 and 20,000 of 5 (histograms), ten of
+    // 13 and one of 1 (walks), one of 286 (= B) and one of 100,000 (per bucket), a zero.
+    std::vector<std::int64_t> quotas(100000, 46);
+    quotas.insert(quotas.end(), 20000, 5);
+    quotas.insert(quotas.end(), 10, 13);
+    quotas.insert(quotas.end(), {1, 286, 0});
+    cases.push_back({quotas, true});
+    quotas.push_back(100000);
+    cases.push_back({quotas, false});
+  }
+  cases.push_back({{100000, 60003, 39990, 5, 1, 1}, false});
+  for (const Case& test : cases) {
+    const fast_balance::SlotBuckets buckets(test.quotas, 5);
+    if (test.one_draw_per_class) check(buckets.count() == 286, "bucket count of the first case");
+    std::vector<std::int64_t> sizes(static_cast<std::size_t>(buckets.count()), 0);
+    for (std::size_t c = 0; c < test.quotas.size(); ++c) {
+      fast_balance::SlotBuckets::Walk walk = buckets.walk(c);
+      for (std::int64_t k = 0; k < test.quotas[c]; ++k) ++sizes[static_cast<std::size_t>(walk.next())];
+    }
+    bool equal = true;
+    for (std::int64_t b = 0; b < buckets.count(); ++b) {
+      equal = equal && buckets.start(b + 1) - buckets.start(b) == sizes[static_cast<std::size_t>(b)];
+    }
+    check(equal, "bucket sizes equal the draws walked into them (" + std::to_string(test.quotas.size()) + " classes)");
+    check(buckets.one_draw_per_class() == test.one_draw_per_class, "one_draw_per_class");
+  }
+}
+
 void test_apportion() {
   RandomStream random(1);
   for (int trial = 0; trial < 200; ++trial) {
@@ -461,6 +498,7 @@ void test_rebalance_preconditions() {
 void run_all() {
   test_stream_keys_follow_the_documented_derivation();
   test_slot_buckets_are_stratified_and_shuffled();
+  test_slot_bucket_sizes_match_the_draws();
   test_apportion();
   test_min_key_set();
   test_batch_schedule_is_pfair();
