@@ -80,9 +80,12 @@ class BalancedSampler {
     for (std::int64_t c = 0; c < num_classes; ++c) {
       // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
       const std::int64_t count = index_.count(c);
-      if (count > 0 && quotas_[static_cast<std::size_t>(c)] / count >= INT32_MAX) {
+      const std::int64_t quota = quotas_[static_cast<std::size_t>(c)];
+      if (count > 0 && quota / count >= INT32_MAX) {
         throw std::invalid_argument("class " + std::to_string(c) + " would repeat a sample 2^31 - 1 or more times per epoch");
       }
+      // Without replacement a draw's repeats are at most the passes it follows in the epoch.
+      if (quota > 0) max_repeats_ = std::max(max_repeats_, options_.replacement ? quota - 1 : quota / count + 1);
     }
   }
 
@@ -126,32 +129,42 @@ class BalancedSampler {
       out.labels[slot] = label;
     }
   };
-  // Packed, when no class has two draws in a bucket (assembly then moves whole draws anyway): two
-  // scattered stores per slot instead of three. indices[slot] holds repeats and label,
-  // labels[slot] the sample's low 32 bits, and repeats[slot] its high bits, written only when
-  // some sample index needs them.
+  // Packed, when no class has two draws in a bucket (assembly then moves whole draws anyway): one
+  // scattered store per slot instead of three, the draw in indices[slot] as bit fields
+  // [repeats | label | sample] sized by the epoch. fits() says whether they fit in 64 bits.
   class PackedStaging {
    public:
-    PackedStaging(const EpochOutput& out, std::int64_t num_samples) noexcept
-        : out_(out), wide_(num_samples > (std::int64_t{1} << 32)) {}
+    PackedStaging(const EpochOutput& out, std::int64_t num_samples, std::int64_t num_classes) noexcept
+        : out_(out), sample_bits_(bits_for(num_samples - 1)), label_bits_(bits_for(num_classes - 1)) {}
+    // Whether every draw's repeats, at most max_repeats, fit beside its sample and label.
+    bool fits(std::int64_t max_repeats) const noexcept {
+      const int repeat_bits = 64 - sample_bits_ - label_bits_;
+      return repeat_bits >= 1 && bits_for(max_repeats) <= repeat_bits;
+    }
     void put(std::int64_t slot, std::int64_t sample, std::int32_t repeats, std::int32_t label) const noexcept {
-      const auto sample_bits = static_cast<std::uint64_t>(sample);
-      out_.indices[slot] = static_cast<std::int64_t>(std::uint64_t{static_cast<std::uint32_t>(repeats)} << 32 |
-                                                     static_cast<std::uint32_t>(label));
-      out_.labels[slot] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sample_bits));
-      if (wide_) out_.repeats[slot] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sample_bits >> 32));
+      out_.indices[slot] = static_cast<std::int64_t>(static_cast<std::uint64_t>(sample) |
+                                                     static_cast<std::uint64_t>(label) << sample_bits_ |
+                                                     static_cast<std::uint64_t>(repeats) << (sample_bits_ + label_bits_));
     }
     Draw get(std::int64_t slot) const noexcept {
-      const auto packed = static_cast<std::uint64_t>(out_.indices[slot]);
-      std::uint64_t sample = static_cast<std::uint32_t>(out_.labels[slot]);
-      if (wide_) sample |= std::uint64_t{static_cast<std::uint32_t>(out_.repeats[slot])} << 32;
-      return Draw{static_cast<std::int64_t>(sample), static_cast<std::int32_t>(packed >> 32),
-                  static_cast<std::int32_t>(static_cast<std::uint32_t>(packed))};
+      const auto word = static_cast<std::uint64_t>(out_.indices[slot]);
+      return Draw{static_cast<std::int64_t>(word & mask(sample_bits_)),
+                  static_cast<std::int32_t>(word >> (sample_bits_ + label_bits_)),
+                  static_cast<std::int32_t>((word >> sample_bits_) & mask(label_bits_))};
     }
 
    private:
+    // Bits of the largest value; at least 1.
+    static int bits_for(std::int64_t largest) noexcept {
+      int bits = 1;
+      while (bits < 63 && (largest >> bits) != 0) ++bits;
+      return bits;
+    }
+    static std::uint64_t mask(int bits) noexcept { return (std::uint64_t{1} << bits) - 1; }
+
     EpochOutput out_;
-    bool wide_;
+    int sample_bits_;
+    int label_bits_;
   };
 
   // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
@@ -430,8 +443,9 @@ class BalancedSampler {
   // class order, which keeps the buckets being written to few at a time.
   void fill_whole_epoch(std::int64_t epoch, Draws& draws, Workspace& work, const EpochOutput& out) const {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
-    if (buckets.one_draw_per_class()) {
-      fill_buckets(buckets, draws, work, out, PackedStaging(out, index_.num_samples()));
+    const PackedStaging packed(out, index_.num_samples(), index_.num_classes());
+    if (buckets.one_draw_per_class() && packed.fits(max_repeats_)) {
+      fill_buckets(buckets, draws, work, out, packed);
     } else {
       fill_buckets(buckets, draws, work, out, PlainStaging{out});
     }
@@ -532,24 +546,16 @@ class BalancedSampler {
   }
 
   // The same when every class has one draw in the bucket: the shuffle permutes the draws themselves.
-  // Not inlined: inside fill_buckets its loops compiled 10-15% slower.
-  __attribute__((noinline)) static void assemble_bucket(const SlotBuckets& buckets, std::int64_t b, const PackedStaging& staging,
+  static void assemble_bucket(const SlotBuckets& buckets, std::int64_t b, const PackedStaging& staging,
                               Workspace& work, const EpochOutput& out) {
     const std::int64_t begin = buckets.start(b);
     const std::int64_t size = buckets.start(b + 1) - begin;
     const auto n = static_cast<std::size_t>(size);
-    work.group_of.resize(n);
     work.bucket_draws.resize(n);
     Draw* draws = work.bucket_draws.data();
-    std::int32_t* order = work.group_of.data();
-    for (std::size_t j = 0; j < n; ++j) {
-      draws[j] = staging.get(begin + static_cast<std::int64_t>(j));
-      order[j] = static_cast<std::int32_t>(j);
-    }
-    buckets.shuffle_stream(b).shuffle(order, size);
-    for (std::size_t j = 0; j < n; ++j) {
-      write(out, begin + static_cast<std::int64_t>(j), draws[static_cast<std::size_t>(order[j])]);
-    }
+    for (std::size_t j = 0; j < n; ++j) draws[j] = staging.get(begin + static_cast<std::int64_t>(j));
+    buckets.shuffle_stream(b).shuffle(draws, size);
+    for (std::size_t j = 0; j < n; ++j) write(out, begin + static_cast<std::int64_t>(j), draws[j]);
   }
 
   static void write(const EpochOutput& out, std::int64_t slot, const Draw& draw) noexcept {
@@ -639,6 +645,7 @@ class BalancedSampler {
   ClassIndex index_;
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
+  std::int64_t max_repeats_ = 0;  // a bound on any draw's repeats in an epoch
   mutable std::mutex workspace_mutex_;
   mutable std::unique_ptr<Workspace> workspace_;
 };

@@ -78,14 +78,15 @@ def test_epoch_with_many_classes_in_every_bucket_equals_reference():
         assert_epoch_equals_reference(labels, sampler, epoch)
 
 
-def test_epoch_with_at_most_one_draw_per_class_in_a_bucket_equals_reference():
-    # Two buckets and no class with two draws in one: the core stages the draws packed. Classes
-    # 0-9,999 have a draw in both buckets (filled bucket by bucket), the rest one draw; class sizes
-    # 1, 3 and 2 give repeats and pools that carry over epochs.
+@pytest.mark.parametrize("replacement", [False, True])
+def test_epoch_with_at_most_one_draw_per_class_in_a_bucket_equals_reference(replacement):
+    # Two buckets and no class with two draws in one: the core stages each draw packed in one word.
+    # Classes 0-9,999 have a draw in both buckets (filled bucket by bucket), the rest one draw;
+    # class sizes 1, 3 and 2 give repeats and pools that carry over epochs.
     counts = np.concatenate([np.tile([1, 3], 5000), np.full(15000, 2)])
     labels = np.random.default_rng(8).permutation(np.repeat(np.arange(25000), counts))
     weights = np.where(np.arange(25000) < 10000, 2, 1)
-    sampler = BalancedIndexSampler(labels, target=weights, samples_per_epoch=35000, seed=11)
+    sampler = BalancedIndexSampler(labels, target=weights, samples_per_epoch=35000, seed=11, replacement=replacement)
     assert sampler.samples_per_epoch >> 14 == 2 and round(sampler.class_probabilities.max() * 35000) == 2
     for epoch in (0, 1, 4):
         assert_epoch_equals_reference(labels, sampler, epoch)
