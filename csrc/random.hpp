@@ -18,6 +18,10 @@
 
 namespace fast_balance {
 
+// For the few small functions of the hot loops: compilers otherwise weigh their inlining by the
+// size of the translation unit, and the Python module's is large enough for GCC to decline.
+#define FAST_BALANCE_HOT_INLINE inline __attribute__((always_inline))
+
 // What a stream is used for; part of its key so that streams of different purposes never coincide.
 enum class StreamDomain : std::uint64_t {
   kPoolPass = 1,         // (class, pass): order of a class's pool in one pass
@@ -64,20 +68,20 @@ class RandomStream {
  public:
   explicit RandomStream(std::uint64_t key) noexcept : state_(key) {}
 
-  std::uint64_t next() noexcept {
+  FAST_BALANCE_HOT_INLINE std::uint64_t next() noexcept {
     state_ += kGolden;
     return mix64(state_);
   }
 
   // Exactly uniform on [0, n) for n >= 1 (Lemire's multiply-and-reject).
-  std::uint64_t below(std::uint64_t n) noexcept {
+  FAST_BALANCE_HOT_INLINE std::uint64_t below(std::uint64_t n) noexcept {
     __extension__ typedef unsigned __int128 u128;
-    return lemire<std::uint64_t, u128>(n, [this] { return next(); });
+    return lemire<std::uint64_t, u128, &RandomStream::next>(n);
   }
 
   // The same from the stream's 32-bit halves.
-  std::uint32_t below_u32(std::uint32_t n) noexcept {
-    return lemire<std::uint32_t, std::uint64_t>(n, [this] { return next_half(); });
+  FAST_BALANCE_HOT_INLINE std::uint32_t below_u32(std::uint32_t n) noexcept {
+    return lemire<std::uint32_t, std::uint64_t, &RandomStream::next_half>(n);
   }
 
   // Fisher-Yates shuffle of values[0, n): indices by below_u32 for n <= 2^32, else by below.
@@ -94,23 +98,23 @@ class RandomStream {
   }
 
  private:
-  // Lemire's method on Word-sized values of draw(), with products in Wide (twice as wide).
-  template <typename Word, typename Wide, typename Draw>
-  static Word lemire(Word n, Draw&& draw) noexcept {
+  // Lemire's method on Word-sized values of Draw, with products in Wide (twice as wide).
+  template <typename Word, typename Wide, Word (RandomStream::*Draw)() noexcept>
+  FAST_BALANCE_HOT_INLINE Word lemire(Word n) noexcept {
     constexpr int kBits = 8 * sizeof(Word);
-    Wide product = static_cast<Wide>(draw()) * n;
+    Wide product = static_cast<Wide>((this->*Draw)()) * n;
     auto low = static_cast<Word>(product);
     if (low < n) {
       const auto threshold = static_cast<Word>(static_cast<Word>(0 - n) % n);
       while (low < threshold) {
-        product = static_cast<Wide>(draw()) * n;
+        product = static_cast<Wide>((this->*Draw)()) * n;
         low = static_cast<Word>(product);
       }
     }
     return static_cast<Word>(product >> kBits);
   }
 
-  std::uint32_t next_half() noexcept {
+  FAST_BALANCE_HOT_INLINE std::uint32_t next_half() noexcept {
     if (half_pending_) {
       half_pending_ = false;
       return static_cast<std::uint32_t>(half_ >> 32);
