@@ -14,7 +14,7 @@ from scipy import stats
 
 import reference
 from conftest import long_tailed_labels
-from fast_balance import BalancedIndexSampler
+from fast_balance import BalancedIndexSampler, _core
 from fast_balance.weights import target_weights
 
 
@@ -420,6 +420,36 @@ def test_epoch_into_reused_buffers_equals_fresh_arrays():
         assert all(np.array_equal(a, b) for a, b in zip(into, fresh))
     part = sampler.epoch(3, 16, 40, out=buffers)
     assert len(part.indices) == 24 and np.array_equal(part.labels, sampler.epoch(3, 16, 40).labels)
+
+
+def test_fresh_epochs_never_share_memory_with_arrays_still_held():
+    labels = np.repeat(np.arange(4), [500, 200, 70, 30])
+    sampler = BalancedIndexSampler(labels, seed=5)
+    expected = [tuple(a.copy() for a in sampler.epoch(e)) for e in range(4)]
+    kept = sampler.epoch(0).repeats[10:]  # a view holds all of epoch 0's memory
+    previous = sampler.epoch(1)
+    for e in (2, 3):
+        del previous  # its memory may serve the next epoch
+        current = sampler.epoch(e)
+        assert not np.shares_memory(current.repeats, kept)
+        assert all(np.array_equal(a, b) for a, b in zip(current, expected[e]))
+        previous = current
+    assert np.array_equal(kept, expected[0][2][10:])
+
+
+def test_output_pool_reuses_dropped_memory_for_requests_of_similar_size():
+    # 64 MiB per take: glibc maps allocations that large afresh (zeroed), so old contents can
+    # only come back through the pool.
+    size = 4 << 20
+    pool = _core.OutputPool()
+    first = pool.take(size)
+    for array in first:
+        array[:] = 7
+    del first, array
+    small = pool.take(10)  # much smaller: must not take (and pin) the large memory
+    second = pool.take(size)
+    assert all(np.all(array == 7) for array in second)
+    assert small[0].size == 10
 
 
 def test_epoch_into_rejects_unusable_buffers():

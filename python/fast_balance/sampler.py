@@ -195,6 +195,7 @@ class BalancedIndexSampler:
         self._core = _core.Sampler(
             array, num_classes, weights, seed, size, batch_size or 0, bool(replacement), num_shards, shard_index
         )
+        self._outputs = _core.OutputPool()
         self._target = target
         self._weights = weights
         self._num_classes = num_classes
@@ -280,14 +281,16 @@ class BalancedIndexSampler:
         ----------
         out : Epoch, optional
             Arrays to write into instead of new ones (int64, int32, int32, C-contiguous,
-            writeable, at least ``stop - start`` long), e.g. the previous epoch's: fresh arrays
-            of a large epoch cost the kernel a page fault per 4 KiB.
+            writeable, at least ``stop - start`` long), e.g. the previous epoch's. Without it
+            the arrays are new, but their memory is that of earlier results once every array and
+            view of those has been dropped: the sampler keeps the largest such memory for reuse
+            (fresh memory of a large epoch costs the kernel a page fault per 4 KiB).
 
         Returns
         -------
         Epoch
-            ``(indices int64, labels int32, repeats int32)`` NumPy arrays that own their memory,
-            or the leading ``stop - start`` elements of ``out``.
+            ``(indices int64, labels int32, repeats int32)`` NumPy arrays not shared with any
+            array you hold, or the leading ``stop - start`` elements of ``out``.
 
         Examples
         --------
@@ -301,9 +304,7 @@ class BalancedIndexSampler:
         start = _check_int("start", start, 0)
         if not start <= stop <= length:
             raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
-        if out is None:
-            return Epoch(*self._core.fill(epoch, start, stop))
-        views = _output_views(out, stop - start)
+        views = self._outputs.take(stop - start) if out is None else _output_views(out, stop - start)
         self._core.fill_into(epoch, start, stop, *views)
         return Epoch(*views)
 
