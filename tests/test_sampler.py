@@ -66,8 +66,8 @@ def test_large_epoch_with_classes_smaller_and_larger_than_the_bucket_count_equal
 
 
 def test_epoch_with_many_classes_in_every_bucket_equals_reference():
-    # Two buckets; 43 classes with a draw in each are filled 16 at a time, bucket by bucket, around
-    # two single-draw classes (20 and 44) filled one at a time.
+    # Two buckets; 43 classes with 500 draws in each are filled in two blocks, bucket by bucket,
+    # around two single-draw classes (20 and 44) filled one at a time.
     counts = np.full(45, 500)
     counts[[20, 44]] = 1
     labels = np.repeat(np.arange(45), counts)
@@ -90,6 +90,14 @@ def test_epoch_with_at_most_one_draw_per_class_in_a_bucket_equals_reference(repl
     assert sampler.samples_per_epoch >> 14 == 2 and round(sampler.class_probabilities.max() * 35000) == 2
     for epoch in (0, 1, 4):
         assert_epoch_equals_reference(labels, sampler, epoch)
+
+
+def test_epoch_with_more_block_classes_than_one_block_holds_equals_reference():
+    # Two buckets; 4,100 classes with 4 draws in each: more than the 4,096 classes of one block.
+    labels = np.repeat(np.arange(4100), 3)
+    sampler = BalancedIndexSampler(labels, samples_per_epoch=4100 * 8, seed=12)
+    assert sampler.samples_per_epoch >> 14 == 2
+    assert_epoch_equals_reference(labels, sampler, 1)
 
 
 def test_epoch_with_over_a_thousand_buckets_equals_reference_bucket_by_bucket():
