@@ -146,8 +146,8 @@ class BalancedSampler {
                                                      static_cast<std::uint64_t>(label) << sample_bits_ |
                                                      static_cast<std::uint64_t>(repeats) << (sample_bits_ + label_bits_));
     }
-    Draw get(std::int64_t slot) const noexcept {
-      const auto word = static_cast<std::uint64_t>(out_.indices[slot]);
+    Draw unpack(std::int64_t packed) const noexcept {
+      const auto word = static_cast<std::uint64_t>(packed);
       return Draw{static_cast<std::int64_t>(word & mask(sample_bits_)),
                   static_cast<std::int32_t>(word >> (sample_bits_ + label_bits_)),
                   static_cast<std::int32_t>((word >> sample_bits_) & mask(label_bits_))};
@@ -180,7 +180,7 @@ class BalancedSampler {
     std::vector<std::int32_t> group_label;   // per group: its class
     std::vector<std::int64_t> bucket_indices;
     std::vector<std::int32_t> bucket_repeats;
-    std::vector<Draw> bucket_draws;          // with one draw per class: the bucket's draws
+    std::vector<std::int64_t> packed_draws;  // with one draw per class: the bucket's, packed
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -354,7 +354,12 @@ class BalancedSampler {
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.begin;
-      if (pass > 0 && cursor.first_offset > 0) {
+      if (pass == 0 && cursor.first_offset > 0 && consumed_known_[c] == 0) {
+        // The members an earlier epoch took are read off this same pass: shuffle positions once for both.
+        consumed_members(c);
+        const std::int32_t* positions = work_.pass_order.data();
+        for (std::int64_t k = 0; k < count; ++k) order[k] = members[positions[k]];
+      } else if (pass > 0 && cursor.first_offset > 0) {
         const std::uint8_t* consumed = consumed_members(c);
         shuffle_pass(c, pass, order, count, [&](std::int64_t i) {
           return members[i] | static_cast<std::int64_t>(static_cast<std::uint64_t>(consumed[i]) << 63);
@@ -549,18 +554,20 @@ class BalancedSampler {
     }
   }
 
-  // The same when every class has one draw in the bucket: the shuffle permutes the draws themselves.
+  // The same when every class has one draw in the bucket: the shuffle permutes the packed draws
+  // themselves, copied to cache first (a random access to the bucket where the fill left it would
+  // miss the cache), and each is unpacked where it lands.
   static void assemble_bucket(const SlotBuckets& buckets, std::int64_t b, const PackedStaging& staging,
                               Workspace& work, const EpochOutput& out) {
     const std::int64_t begin = buckets.start(b);
     const std::int64_t size = buckets.start(b + 1) - begin;
-    const auto n = static_cast<std::size_t>(size);
-    work.bucket_draws.resize(n);
-    Draw* draws = work.bucket_draws.data();
-    for (std::size_t j = 0; j < n; ++j) draws[j] = staging.get(begin + static_cast<std::int64_t>(j));
-    buckets.shuffle_stream(b).shuffle(draws, size);
-    for (std::size_t j = 0; j < n; ++j) write(out, begin + static_cast<std::int64_t>(j), draws[j]);
+    work.packed_draws.assign(out.indices + begin, out.indices + begin + size);
+    std::int64_t* packed = work.packed_draws.data();
+    buckets.shuffle_stream(b).shuffle(packed, size);
+    for (std::int64_t j = 0; j < size; ++j) write(out, begin + j, staging.unpack(packed[j]));
   }
+
+
 
   static void write(const EpochOutput& out, std::int64_t slot, const Draw& draw) noexcept {
     out.indices[slot] = draw.index;
