@@ -86,6 +86,7 @@ class BalancedSampler {
       }
       // Without replacement a draw's repeats are at most the passes it follows in the epoch.
       if (quota > 0) max_repeats_ = std::max(max_repeats_, options_.replacement ? quota - 1 : quota / count + 1);
+      max_quota_ = std::max(max_quota_, quota);
     }
   }
 
@@ -129,8 +130,7 @@ class BalancedSampler {
       out.labels[slot] = label;
     }
   };
-  // Packed, when no class has two draws in a bucket (assembly then moves whole draws anyway): one
-  // scattered store per slot instead of three, the draw in indices[slot] as bit fields
+  // Packed: one scattered store per slot instead of three, the draw in indices[slot] as bit fields
   // [repeats | label | sample] sized by the epoch. fits() says whether they fit in 64 bits.
   class PackedStaging {
    public:
@@ -449,7 +449,9 @@ class BalancedSampler {
   void fill_whole_epoch(std::int64_t epoch, Draws& draws, Workspace& work, const EpochOutput& out) const {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
     const PackedStaging packed(out, index_.num_samples(), index_.num_classes());
-    if (buckets.one_draw_per_class() && packed.fits(max_repeats_)) {
+    // Packed staging pays where draws are scattered over the buckets, not where blocks write runs.
+    const bool blocks = max_quota_ >= kBlockDrawsPerBucket * buckets.count();
+    if (!blocks && packed.fits(max_repeats_)) {
       fill_buckets(buckets, draws, work, out, packed);
     } else {
       fill_buckets(buckets, draws, work, out, PlainStaging{out});
@@ -554,20 +556,41 @@ class BalancedSampler {
     }
   }
 
-  // The same when every class has one draw in the bucket: the shuffle permutes the packed draws
-  // themselves, copied to cache first (a random access to the bucket where the fill left it would
-  // miss the cache), and each is unpacked where it lands.
+  // The same for packed staging. The bucket's packed draws are copied to cache first (a random
+  // access to the bucket where the fill left it would miss the cache). When every class has one
+  // draw in the bucket, the shuffle permutes the draws themselves and each is unpacked where it lands.
   static void assemble_bucket(const SlotBuckets& buckets, std::int64_t b, const PackedStaging& staging,
                               Workspace& work, const EpochOutput& out) {
     const std::int64_t begin = buckets.start(b);
     const std::int64_t size = buckets.start(b + 1) - begin;
     work.packed_draws.assign(out.indices + begin, out.indices + begin + size);
     std::int64_t* packed = work.packed_draws.data();
-    buckets.shuffle_stream(b).shuffle(packed, size);
-    for (std::int64_t j = 0; j < size; ++j) write(out, begin + j, staging.unpack(packed[j]));
+    if (buckets.one_draw_per_class()) {
+      buckets.shuffle_stream(b).shuffle(packed, size);
+      for (std::int64_t j = 0; j < size; ++j) write(out, begin + j, staging.unpack(packed[j]));
+      return;
+    }
+    // Otherwise as for plain staging, the labels read from the packed draws.
+    const auto n = static_cast<std::size_t>(size);
+    work.group_of.resize(n);
+    work.group_next.resize(n);
+    std::int32_t* group_of = work.group_of.data();
+    std::int32_t* group_next = work.group_next.data();
+    std::int32_t group = -1;
+    std::int32_t label = -1;
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::int32_t here = staging.unpack(packed[j]).label;
+      if (here != label) {
+        label = here;
+        group_next[++group] = static_cast<std::int32_t>(j);
+      }
+      group_of[j] = group;
+    }
+    buckets.shuffle_stream(b).shuffle(group_of, size);
+    for (std::size_t j = 0; j < n; ++j) {
+      write(out, begin + static_cast<std::int64_t>(j), staging.unpack(packed[group_next[group_of[j]]++]));
+    }
   }
-
-
 
   static void write(const EpochOutput& out, std::int64_t slot, const Draw& draw) noexcept {
     out.indices[slot] = draw.index;
@@ -657,6 +680,7 @@ class BalancedSampler {
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
   std::int64_t max_repeats_ = 0;  // a bound on any draw's repeats in an epoch
+  std::int64_t max_quota_ = 0;
   mutable std::mutex workspace_mutex_;
   mutable std::unique_ptr<Workspace> workspace_;
 };

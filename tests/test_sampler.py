@@ -92,6 +92,19 @@ def test_epoch_with_at_most_one_draw_per_class_in_a_bucket_equals_reference(repl
         assert_epoch_equals_reference(labels, sampler, epoch)
 
 
+@pytest.mark.parametrize("replacement", [False, True])
+def test_epoch_with_a_few_draws_per_class_in_a_bucket_equals_reference(replacement):
+    # Two buckets, classes with 3 to 7 draws: groups of 1 to 4 draws per bucket, staged packed.
+    counts = np.tile([1, 2, 5, 9], 1750)
+    labels = np.random.default_rng(3).permutation(np.repeat(np.arange(7000), counts))
+    weights = np.tile([3, 4, 5, 7], 1750)
+    sampler = BalancedIndexSampler(labels, target=weights, samples_per_epoch=int(weights.sum()), seed=13,
+                                   replacement=replacement)
+    assert sampler.samples_per_epoch >> 14 == 2
+    for epoch in (0, 2):
+        assert_epoch_equals_reference(labels, sampler, epoch)
+
+
 def test_epoch_with_more_block_classes_than_one_block_holds_equals_reference():
     # Two buckets; 4,100 classes with 4 draws in each: more than the 4,096 classes of one block.
     labels = np.repeat(np.arange(4100), 3)
