@@ -180,7 +180,7 @@ class BalancedSampler {
     std::vector<std::int32_t> group_label;   // per group: its class
     std::vector<std::int64_t> bucket_indices;
     std::vector<std::int32_t> bucket_repeats;
-    std::vector<std::int64_t> packed_draws;  // with one draw per class: the bucket's, packed
+    std::vector<std::int64_t> packed_draws;  // with packed staging: the bucket's draws
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -461,8 +461,8 @@ class BalancedSampler {
   // Kept out of line: inlined into fill_unbatched (as GCC does in the Python module), the whole
   // epoch's loops compiled 15-25% slower at 10 and 1,000 classes.
   template <typename Staging>
-  __attribute__((noinline)) void fill_buckets(const SlotBuckets& buckets, Draws& draws, Workspace& work, const EpochOutput& out,
-                    const Staging& staging) const {
+  __attribute__((noinline)) void fill_buckets(const SlotBuckets& buckets, Draws& draws, Workspace& work,
+                                              const EpochOutput& out, const Staging& staging) const {
     std::vector<std::int64_t> cursor = buckets.starts();
     const std::vector<std::int32_t>& order = buckets.class_order();
     const auto in_block = [&](std::size_t i) {
@@ -531,31 +531,14 @@ class BalancedSampler {
                               const EpochOutput& out) {
     const std::int64_t begin = buckets.start(b);
     const std::int64_t size = buckets.start(b + 1) - begin;
-    if (size == 0) return;
-    const auto n = static_cast<std::size_t>(size);
-    work.group_of.resize(n);
-    work.group_next.resize(n);
-    work.group_label.resize(n);
     work.bucket_indices.assign(out.indices + begin, out.indices + begin + size);
     work.bucket_repeats.assign(out.repeats + begin, out.repeats + begin + size);
     const std::int32_t* labels = out.labels + begin;
-    std::int32_t group = -1;
-    for (std::size_t j = 0; j < n; ++j) {
-      if (j == 0 || labels[j] != labels[j - 1]) {
-        ++group;
-        work.group_next[static_cast<std::size_t>(group)] = static_cast<std::int32_t>(j);
-        work.group_label[static_cast<std::size_t>(group)] = labels[j];
-      }
-      work.group_of[j] = group;
-    }
-    // The permutation arrange_slots applies to the class-grouped labels, applied to their groups.
-    buckets.shuffle_stream(b).shuffle(work.group_of.data(), size);
-    for (std::size_t j = 0; j < n; ++j) {
-      const auto g = static_cast<std::size_t>(work.group_of[j]);
-      const auto from = static_cast<std::size_t>(work.group_next[g]++);
-      write(out, begin + static_cast<std::int64_t>(j),
-            Draw{work.bucket_indices[from], work.bucket_repeats[from], work.group_label[g]});
-    }
+    shuffle_groups(
+        buckets, b, work, [&](std::size_t j) { return labels[j]; },
+        [&](std::int64_t j, std::size_t from, std::int32_t label) {
+          write(out, begin + j, Draw{work.bucket_indices[from], work.bucket_repeats[from], label});
+        });
   }
 
   // The same for packed staging. The bucket's packed draws are copied to cache first (a random
@@ -566,31 +549,45 @@ class BalancedSampler {
     const std::int64_t begin = buckets.start(b);
     const std::int64_t size = buckets.start(b + 1) - begin;
     work.packed_draws.assign(out.indices + begin, out.indices + begin + size);
-    std::int64_t* packed = work.packed_draws.data();
+    const std::int64_t* packed = work.packed_draws.data();
     if (buckets.one_draw_per_class()) {
-      buckets.shuffle_stream(b).shuffle(packed, size);
+      buckets.shuffle_stream(b).shuffle(work.packed_draws.data(), size);
       for (std::int64_t j = 0; j < size; ++j) write(out, begin + j, staging.unpack(packed[j]));
       return;
     }
-    // Otherwise as for plain staging, the labels read from the packed draws.
+    shuffle_groups(
+        buckets, b, work, [&](std::size_t j) { return staging.unpack(packed[j]).label; },
+        [&](std::int64_t j, std::size_t from, std::int32_t) { write(out, begin + j, staging.unpack(packed[from])); });
+  }
+
+  // The shuffle of bucket b, whose slots hold draws grouped by class (label_at(j) is slot j's
+  // class), as arrange_slots applies it to the grouped labels: calls emit(j, from, label) for
+  // every slot j of the shuffled bucket, `from` being the grouped place of its draw.
+  template <typename LabelAt, typename Emit>
+  static void shuffle_groups(const SlotBuckets& buckets, std::int64_t b, Workspace& work, LabelAt&& label_at,
+                             Emit&& emit) {
+    const std::int64_t size = buckets.start(b + 1) - buckets.start(b);
     const auto n = static_cast<std::size_t>(size);
     work.group_of.resize(n);
     work.group_next.resize(n);
+    work.group_label.resize(n);
     std::int32_t* group_of = work.group_of.data();
     std::int32_t* group_next = work.group_next.data();
+    std::int32_t* group_label = work.group_label.data();
     std::int32_t group = -1;
-    std::int32_t label = -1;
     for (std::size_t j = 0; j < n; ++j) {
-      const std::int32_t here = staging.unpack(packed[j]).label;
-      if (here != label) {
-        label = here;
+      const std::int32_t label = label_at(j);
+      if (j == 0 || label != group_label[group]) {
         group_next[++group] = static_cast<std::int32_t>(j);
+        group_label[group] = label;
       }
       group_of[j] = group;
     }
+    // The permutation arrange_slots applies to the class-grouped labels, applied to their groups.
     buckets.shuffle_stream(b).shuffle(group_of, size);
     for (std::size_t j = 0; j < n; ++j) {
-      write(out, begin + static_cast<std::int64_t>(j), staging.unpack(packed[group_next[group_of[j]]++]));
+      const std::int32_t g = group_of[j];
+      emit(static_cast<std::int64_t>(j), static_cast<std::size_t>(group_next[g]++), group_label[g]);
     }
   }
 
