@@ -316,6 +316,69 @@ void test_sampler_semantics() {
   }
 }
 
+// A whole unbatched epoch is built by filling buckets class by class (packed or plain staging,
+// in blocks or not); a slice goes slot by slot through arrange_slots. Both must give one stream.
+void test_whole_epochs_equal_their_slices_on_every_fill_path() {
+  struct Case {
+    std::string name;
+    std::vector<std::int64_t> counts;   // samples per class
+    std::vector<std::uint64_t> weights; // quotas, as the weights sum to samples_per_epoch
+  };
+  std::vector<Case> cases;
+  // Two buckets in each (40,000 slots).
+  cases.push_back({"one draw per bucket (packed)", std::vector<std::int64_t>(20000, 3),
+                   std::vector<std::uint64_t>(20000, 2)});
+  {
+    Case few{"a few draws per bucket (packed, grouped)", {}, {}};
+    for (int c = 0; c < 8000; ++c) {
+      few.counts.push_back(1 + c % 4);
+      few.weights.push_back(static_cast<std::uint64_t>(3 + c % 5));
+    }
+    cases.push_back(few);
+  }
+  cases.push_back({"blocks (plain)", std::vector<std::int64_t>(10, 900), std::vector<std::uint64_t>(10, 4000)});
+  {
+    Case mixed{"blocks and single draws (plain)", std::vector<std::int64_t>(9, 700), std::vector<std::uint64_t>(9, 4000)};
+    mixed.counts.insert(mixed.counts.end(), 4000, 1);
+    mixed.weights.insert(mixed.weights.end(), 4000, 1);
+    cases.push_back(mixed);
+  }
+  for (const Case& test : cases) {
+    std::vector<std::int32_t> labels;
+    for (std::size_t c = 0; c < test.counts.size(); ++c) labels.insert(labels.end(), static_cast<std::size_t>(test.counts[c]), static_cast<std::int32_t>(c));
+    RandomStream(3).shuffle(labels.data(), static_cast<std::int64_t>(labels.size()));
+    std::int64_t total = 0;
+    for (const std::uint64_t w : test.weights) total += static_cast<std::int64_t>(w);
+    for (const bool replacement : {false, true}) {
+      SamplerOptions options;
+      options.seed = 21;
+      options.samples_per_epoch = total;
+      options.replacement = replacement;
+      const auto num_classes = static_cast<std::int64_t>(test.counts.size());
+      BalancedSampler sampler(ClassIndex::from_labels(labels.data(), static_cast<std::int64_t>(labels.size()), num_classes),
+                              test.weights, options);
+      const std::string name = test.name + (replacement ? ", with replacement" : "");
+      for (const std::int64_t epoch : {0, 1}) {
+        const Epoch whole = run(sampler, epoch, 0, total);
+        const Epoch head = run(sampler, epoch, 0, 1);
+        const Epoch rest = run(sampler, epoch, 1, total);
+        bool equal = head.indices[0] == whole.indices[0] && head.labels[0] == whole.labels[0] &&
+                     head.repeats[0] == whole.repeats[0];
+        for (std::size_t t = 1; t < whole.indices.size(); ++t) {
+          equal = equal && rest.indices[t - 1] == whole.indices[t] && rest.labels[t - 1] == whole.labels[t] &&
+                  rest.repeats[t - 1] == whole.repeats[t];
+        }
+        check(equal, name + ": whole epoch " + std::to_string(epoch) + " equals its slices");
+        bool labelled = true;
+        for (std::size_t t = 0; t < whole.indices.size(); ++t) {
+          labelled = labelled && labels[static_cast<std::size_t>(whole.indices[t])] == whole.labels[t];
+        }
+        check(labelled, name + ": labels are the samples' classes");
+      }
+    }
+  }
+}
+
 void test_pools_cover_each_class_once_per_pass() {
   const auto labels = long_tailed_labels(4, 40);  // 40, 20, 10, 5
   SamplerOptions options;
@@ -504,6 +567,7 @@ void run_all() {
   test_batch_schedule_is_pfair();
   test_class_index();
   test_sampler_semantics();
+  test_whole_epochs_equal_their_slices_on_every_fill_path();
   test_pools_cover_each_class_once_per_pass();
   test_sampler_preconditions();
   test_rebalance_balances_without_losing_records();
