@@ -144,57 +144,55 @@ class SlotBuckets {
   }
 
  private:
-  // Adds every bucket's number of slots to start_[b + 1].
+  // Adds every bucket's number of slots to start_[b + 1], and notes whether a class has two draws in one.
+  //
+  // A class of quota q = w B + p (p < B) has w draws in every bucket plus one in each bucket where a
+  // class of quota p and the same phase has its draw (draws_before splits the same way); a class of
+  // quota p and phase r has a draw in bucket b exactly when (r - b p) mod B < p. Where the classes
+  // of one p have more such draws than there are buckets, they are counted per bucket from a
+  // histogram of their phases, otherwise draw by draw.
   void count_slots() {
     const auto buckets = static_cast<std::size_t>(count_);
-    // A class with fewer draws than buckets has at most one in a bucket: with quota q and phase r,
-    // bucket b holds one exactly when (r - b * q) mod B < q. Where a quota has more draws than
-    // buckets over all its classes, they are counted per bucket from a histogram of their phases.
-    std::vector<std::int64_t> first_of_quota(buckets + 1, 0);  // CSR of phases by quota < B
-    for (const std::int64_t quota : quotas_) {
-      if (quota < count_) ++first_of_quota[static_cast<std::size_t>(quota) + 1];
-    }
-    const auto by_histogram = [&](std::int64_t quota) {
-      const auto q = static_cast<std::size_t>(quota);
-      return quota > 0 && (first_of_quota[q + 1] - first_of_quota[q]) * quota > 2 * count_;
+    std::vector<std::int64_t> first_of_part(buckets + 1, 0);  // CSR of phases by p = q mod B
+    for (const std::int64_t quota : quotas_) ++first_of_part[static_cast<std::size_t>(quota % count_) + 1];
+    const auto by_histogram = [&](std::int64_t part) {
+      const auto p = static_cast<std::size_t>(part);
+      return part > 0 && (first_of_part[p + 1] - first_of_part[p]) * part > 2 * count_;
     };
-    for (std::size_t q = 0; q < buckets; ++q) first_of_quota[q + 1] += first_of_quota[q];
-    std::vector<std::int64_t> phases(static_cast<std::size_t>(first_of_quota[buckets]));
-    std::vector<std::int64_t> next = first_of_quota;
+    for (std::size_t p = 0; p < buckets; ++p) first_of_part[p + 1] += first_of_part[p];
+    std::vector<std::int64_t> phases(static_cast<std::size_t>(first_of_part[buckets]));
+    std::vector<std::int64_t> next = first_of_part;
+    std::int64_t in_every_bucket = 0;
     for (std::size_t c = 0; c < quotas_.size(); ++c) {
       const std::int64_t quota = quotas_[c];
       if (quota > count_) one_draw_per_class_ = false;
-      if (quota < count_) {
-        if (by_histogram(quota)) {
-          phases[static_cast<std::size_t>(next[static_cast<std::size_t>(quota)]++)] = phase_[c];
-          continue;
-        }
-        Walk walk = this->walk(c);
-        for (std::int64_t k = 0; k < quota; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
+      in_every_bucket += quota / count_;
+      const std::int64_t part = quota % count_;
+      if (by_histogram(part)) {
+        phases[static_cast<std::size_t>(next[static_cast<std::size_t>(part)]++)] = phase_[c];
         continue;
       }
-      // Every bucket gets some of the class: count them per bucket, not per draw.
-      for (std::int64_t b = 0; b < count_; ++b) {
-        start_[static_cast<std::size_t>(b) + 1] += draws_before(c, b + 1) - draws_before(c, b);
-      }
+      Walk walk(count_, part, phase_[c]);
+      for (std::int64_t k = 0; k < part; ++k) ++start_[static_cast<std::size_t>(walk.next()) + 1];
     }
-    std::vector<std::int64_t> below(buckets + 1);  // classes of the quota with phase < r
-    for (std::int64_t quota = 1; quota < count_; ++quota) {
-      if (!by_histogram(quota)) continue;
+    std::vector<std::int64_t> below(buckets + 1);  // classes of the part with phase < r
+    for (std::int64_t part = 1; part < count_; ++part) {
+      if (!by_histogram(part)) continue;
       std::fill(below.begin(), below.end(), 0);
-      const auto q = static_cast<std::size_t>(quota);
-      for (std::int64_t i = first_of_quota[q]; i < first_of_quota[q + 1]; ++i) {
+      const auto p = static_cast<std::size_t>(part);
+      for (std::int64_t i = first_of_part[p]; i < first_of_part[p + 1]; ++i) {
         ++below[static_cast<std::size_t>(phases[static_cast<std::size_t>(i)]) + 1];
       }
       for (std::size_t r = 0; r < buckets; ++r) below[r + 1] += below[r];
-      std::size_t window = 0;  // (b * q) mod B: the bucket's phases are [window, window + q) mod B
+      std::size_t window = 0;  // (b * p) mod B: the bucket's phases are [window, window + p) mod B
       for (std::size_t b = 0; b < buckets; ++b) {
-        const std::size_t end = window + q;
+        const std::size_t end = window + p;
         start_[b + 1] += end <= buckets ? below[end] - below[window]
                                         : below[buckets] - below[window] + below[end - buckets];
         window = end >= buckets ? end - buckets : end;
       }
     }
+    for (std::size_t b = 0; b < buckets; ++b) start_[b + 1] += in_every_bucket;
   }
 
   std::vector<std::int64_t> quotas_;

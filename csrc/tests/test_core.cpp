@@ -129,23 +129,32 @@ void test_slot_bucket_sizes_match_the_draws() {
   struct Case {
     std::vector<std::int64_t> quotas;
     bool one_draw_per_class;
+    std::int64_t buckets;
   };
   std::vector<Case> cases;
   {
     // B = 4,700,417 >> 14 = 286: 100,000 classes of quota 46 and 20,000 of 5 (histograms), ten of
-    // 13 and one of 1 (walks), one of 286 (= B) and one of 100,000 (per bucket), a zero.
+    // 13 and one of 1 (walks), one of 286 (= B: one draw in every bucket), a zero.
     std::vector<std::int64_t> quotas(100000, 46);
     quotas.insert(quotas.end(), 20000, 5);
     quotas.insert(quotas.end(), 10, 13);
     quotas.insert(quotas.end(), {1, 286, 0});
-    cases.push_back({quotas, true});
+    cases.push_back({quotas, true, 286});
+    // With one of 100,000 more, B = 292: 342 draws in every bucket and a walk of the other 136.
     quotas.push_back(100000);
-    cases.push_back({quotas, false});
+    cases.push_back({quotas, false, 292});
   }
-  cases.push_back({{100000, 60003, 39990, 5, 1, 1}, false});
+  {
+    // B = 1,324,004 >> 14 = 80: 4,000 classes of 306 = 3 B + 66 (a histogram of the 66) and one of
+    // 100,001 = 1,250 B + 1 (a walk of the 1), one of 3.
+    std::vector<std::int64_t> quotas(4000, 306);
+    quotas.insert(quotas.end(), {100001, 3});
+    cases.push_back({quotas, false, 80});
+  }
+  cases.push_back({{100000, 60003, 39990, 5, 1, 1}, false, 12});
   for (const Case& test : cases) {
     const fast_balance::SlotBuckets buckets(test.quotas, 5);
-    if (test.one_draw_per_class) check(buckets.count() == 286, "bucket count of the first case");
+    check(buckets.count() == test.buckets, "bucket count");
     std::vector<std::int64_t> sizes(static_cast<std::size_t>(buckets.count()), 0);
     for (std::size_t c = 0; c < test.quotas.size(); ++c) {
       fast_balance::SlotBuckets::Walk walk = buckets.walk(c);
