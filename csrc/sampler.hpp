@@ -13,6 +13,7 @@
 // * Shard s of S owns the batches (unbatched: positions) congruent to s modulo S.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -86,7 +87,6 @@ class BalancedSampler {
       }
       // Without replacement a draw's repeats are at most the passes it follows in the epoch.
       if (quota > 0) max_repeats_ = std::max(max_repeats_, options_.replacement ? quota - 1 : quota / count + 1);
-      max_quota_ = std::max(max_quota_, quota);
     }
   }
 
@@ -125,9 +125,7 @@ class BalancedSampler {
   struct PlainStaging {
     EpochOutput out;
     void put(std::int64_t slot, std::int64_t sample, std::int32_t repeats, std::int32_t label) const noexcept {
-      out.indices[slot] = sample;
-      out.repeats[slot] = repeats;
-      out.labels[slot] = label;
+      write(out, slot, Draw{sample, repeats, label});
     }
   };
   // Packed: one scattered store per slot instead of three, the draw in indices[slot] as bit fields
@@ -450,7 +448,7 @@ class BalancedSampler {
     const SlotBuckets buckets(quotas_, epoch_order_key(epoch));
     const PackedStaging packed(out, index_.num_samples(), index_.num_classes());
     // Packed staging pays where draws are scattered over the buckets, not where blocks write runs.
-    const bool blocks = max_quota_ >= kBlockDrawsPerBucket * buckets.count();
+    const bool blocks = *std::max_element(quotas_.begin(), quotas_.end()) >= block_quota(buckets);
     if (!blocks && packed.fits(max_repeats_)) {
       fill_buckets(buckets, draws, work, out, packed);
     } else {
@@ -465,9 +463,8 @@ class BalancedSampler {
                                               const EpochOutput& out, const Staging& staging) const {
     std::vector<std::int64_t> cursor = buckets.starts();
     const std::vector<std::int32_t>& order = buckets.class_order();
-    const auto in_block = [&](std::size_t i) {
-      return quotas_[static_cast<std::size_t>(order[i])] >= kBlockDrawsPerBucket * buckets.count();
-    };
+    const std::int64_t smallest_in_block = block_quota(buckets);
+    const auto in_block = [&](std::size_t i) { return quotas_[static_cast<std::size_t>(order[i])] >= smallest_in_block; };
     // In phase order consecutive classes lie anywhere in the pool: load them ahead of use.
     constexpr std::size_t kCursorAhead = 8;
     constexpr std::size_t kClassAhead = 4;
@@ -505,6 +502,8 @@ class BalancedSampler {
   // the scattered writes of a class-by-class fill).
   static constexpr std::size_t kBlockClasses = 4096;
   static constexpr std::int64_t kBlockDrawsPerBucket = 4;
+  // The smallest quota filled in blocks.
+  static std::int64_t block_quota(const SlotBuckets& buckets) noexcept { return kBlockDrawsPerBucket * buckets.count(); }
   template <typename Staging>
   void fill_block(const SlotBuckets& buckets, const std::int32_t* classes, std::size_t count, Draws& draws,
                   std::vector<std::int64_t>& cursor, const Staging& staging, const EpochOutput& out,
@@ -679,7 +678,6 @@ class BalancedSampler {
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
   std::int64_t max_repeats_ = 0;  // a bound on any draw's repeats in an epoch
-  std::int64_t max_quota_ = 0;
   mutable std::mutex workspace_mutex_;
   mutable std::unique_ptr<Workspace> workspace_;
 };
