@@ -78,6 +78,7 @@ class BalancedSampler {
     }
     if (!empty.empty()) throw std::invalid_argument("classes with no samples have positive weight: " + empty);
     quotas_ = apportion(options_.samples_per_epoch, weights);
+    groups_ = QuotaGroups(quotas_);
     for (std::int64_t c = 0; c < num_classes; ++c) {
       // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
       const std::int64_t count = index_.count(c);
@@ -106,7 +107,7 @@ class BalancedSampler {
     WorkspaceLease lease(*this);
     Draws draws(*this, epoch, lease.workspace());
     if (options_.batch_size > 0) {
-      fill_batched(epoch, start, stop, draws, out);
+      fill_batched(epoch, start, stop, draws, lease.workspace(), out);
     } else {
       fill_unbatched(epoch, start, stop, draws, lease.workspace(), out);
     }
@@ -179,6 +180,10 @@ class BalancedSampler {
     std::vector<std::int64_t> bucket_indices;
     std::vector<std::int32_t> bucket_repeats;
     std::vector<std::int64_t> packed_draws;  // with packed staging: the bucket's draws
+    // Batched epochs (fill_batched):
+    std::vector<std::int64_t> targets;       // per group subtask of a window: its output place, or -1
+    std::vector<std::int32_t> places;        // per slot of a batch in schedule order: its place
+    std::vector<std::int32_t> in_order;      // per place of a batch: the class if it draws in slot order, else -1
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -249,6 +254,19 @@ class BalancedSampler {
         cursor.position = cursor.begin;
         ++cursor.pass;
       }
+    }
+
+    // Moves past the next `count` draws of class c without output.
+    void skip(std::int32_t c, std::int64_t count) {
+      if (replacement_) {
+        for (std::int64_t k = 0; k < count; ++k) pass_over(c);
+        return;
+      }
+      Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+      const std::int64_t size = cursor.end - cursor.begin;
+      const std::int64_t place = cursor.position - cursor.begin + count;
+      cursor.pass += static_cast<std::int32_t>(place / size);
+      cursor.position = cursor.begin + place % size;
     }
 
     // Starts loading what take(c) will read: the cursor first, its pool entry a few draws later.
@@ -633,7 +651,13 @@ class BalancedSampler {
     }
   }
 
-  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws,
+  // Batched: BatchSchedule gives each batch's classes, shuffled inside the batch. Classes with at
+  // least one slot in every batch (few: at most batch_size) take their draws in slot order. The
+  // others, usually nearly all, take theirs class by class, window by window: a window's slots
+  // record which slot each group subtask went to, then every class takes its draws of the window
+  // in one run and writes them there. A class's slots are every K-th subtask of its group, so the
+  // classes taking turns in a row write to neighbouring slots of the same batches.
+  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
                     const EpochOutput& out) const {
     const std::int64_t batch = options_.batch_size;
     const std::int64_t shards = options_.num_shards;
@@ -642,41 +666,136 @@ class BalancedSampler {
     for (std::size_t c = 0; c < tie_order.size(); ++c) tie_order[c] = static_cast<std::int32_t>(c);
     RandomStream(stream_key(options_.seed, StreamDomain::kClassRank, static_cast<std::uint64_t>(epoch), 0))
         .shuffle(tie_order.data(), static_cast<std::int64_t>(tie_order.size()));
-    BatchSchedule schedule(quotas_, num_batches, tie_order);
+    BatchSchedule schedule(groups_, num_batches, tie_order);
+
+    const std::size_t num_groups = groups_.count();
+    const std::int64_t window = std::min(num_batches, std::max<std::int64_t>(1, window_slots() / batch));
+    // Each group's part of the window's targets: room for the most subtasks `window` batches can
+    // hold, fewer than window * W + 2 for a group of weight W (its count is within 1 of exact).
+    std::vector<std::int64_t> room_start(num_groups + 1, 0);
+    std::vector<std::uint8_t> in_slot_order(num_groups);
+    for (std::size_t g = 0; g < num_groups; ++g) {
+      in_slot_order[g] = groups_.quota(g) >= num_batches ? 1 : 0;
+      const std::int64_t weight = groups_.quota(g) * groups_.size(g);  // <= 2^46
+      const std::int64_t room = in_slot_order[g] != 0 ? 0
+          : weight / num_batches * window + static_cast<std::int64_t>(static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) / static_cast<std::uint64_t>(num_batches)) + 2;
+      room_start[g + 1] = room_start[g] + room;
+    }
+    work.targets.resize(static_cast<std::size_t>(room_start.back()));
+    std::int64_t* targets = work.targets.data();
+    std::vector<std::int64_t> window_first(num_groups);
+    // Per batch: each scheduled slot's place in the batch, and the classes taking draws in slot order.
+    work.places.resize(static_cast<std::size_t>(batch));
+    work.in_order.assign(static_cast<std::size_t>(batch), -1);
+    std::int32_t* places = work.places.data();
+    std::int32_t* in_order = work.in_order.data();
 
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
-    std::vector<std::int32_t> classes;
-    classes.reserve(static_cast<std::size_t>(batch));
-    for (std::int64_t b = 0; b <= last_batch; ++b) {
-      classes.clear();
-      schedule.next(classes);
-      const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
-      const bool owned = b % shards == options_.shard_index && local_start + batch > start;
-      if (!owned) {
-        for (const std::int32_t c : classes) draws.pass_over(c);
-        continue;
-      }
-      RandomStream(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
-                              static_cast<std::uint64_t>(b)))
-          .shuffle(classes.data(), batch);
-      for (const std::int32_t c : classes) draws.prefetch_cursor(c);
-      for (std::int64_t k = 0; k < batch; ++k) {
-        const std::int64_t position = local_start + k;
-        const std::int32_t c = classes[static_cast<std::size_t>(k)];
-        if (position < start || position >= stop) {
-          draws.pass_over(c);
+    for (std::int64_t first = 0; first <= last_batch; first += window) {
+      for (std::size_t g = 0; g < num_groups; ++g) window_first[g] = schedule.scheduled(g);
+      for (std::int64_t b = first; b < std::min(first + window, last_batch + 1); ++b) {
+        const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
+        const bool owned = b % shards == options_.shard_index && local_start + batch > start;
+        if (!owned) {
+          schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
+            const auto g = static_cast<std::size_t>(group);
+            if (in_slot_order[g] == 0) {
+              targets[room_start[g] + subtask - window_first[g]] = -1;
+            } else {
+              draws.pass_over(cls);
+            }
+          });
           continue;
         }
-        const std::int64_t j = position - start;
-        out.indices[j] = draws.take(c, out.repeats[j]);
-        out.labels[j] = c;
+        // Order inside the batch: the k-th scheduled slot goes to place places[k].
+        RandomStream(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
+                                static_cast<std::uint64_t>(b)))
+            .permutation(places, static_cast<std::int32_t>(batch));
+        const std::int32_t* place = places;
+        bool any_in_order = false;
+        schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
+          const auto g = static_cast<std::size_t>(group);
+          const std::int32_t k = *place++;
+          if (in_slot_order[g] != 0) {
+            in_order[k] = cls;
+            any_in_order = true;
+            return;
+          }
+          const std::int64_t position = local_start + k;
+          const bool wanted = position >= start && position < stop;
+          targets[room_start[g] + subtask - window_first[g]] = wanted ? position - start : -1;
+          if (wanted) out.labels[position - start] = cls;
+        });
+        if (!any_in_order) continue;
+        for (std::int64_t k = 0; k < batch; ++k) {
+          const std::int32_t cls = in_order[k];
+          if (cls < 0) continue;
+          in_order[k] = -1;
+          const std::int64_t position = local_start + k;
+          if (position >= start && position < stop) {
+            const std::int64_t j = position - start;
+            out.indices[j] = draws.take(cls, out.repeats[j]);
+            out.labels[j] = cls;
+          } else {
+            draws.pass_over(cls);
+          }
+        }
+      }
+      for (std::size_t g = 0; g < num_groups; ++g) {
+        if (in_slot_order[g] != 0) continue;
+        take_turns(schedule, g, window_first[g], targets + room_start[g], draws, out);
       }
     }
   }
 
+  // Group g's draws of one window, class by class: its subtasks taken .. scheduled(g) went to
+  // slots targets[0, ...) (-1: not this call's), member (taken + d) mod K taking every K-th from d.
+  void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, const std::int64_t* targets,
+                  Draws& draws, const EpochOutput& out) const {
+    const std::int64_t count = schedule.scheduled(g) - taken;
+    const std::int64_t size = groups_.size(g);
+    const std::int32_t* members = schedule.members(g);
+    const std::int64_t classes = std::min(size, count);
+    const std::int64_t first_turn = taken % size;
+    const auto member = [&](std::int64_t d) {
+      const std::int64_t turn = first_turn + d;
+      return members[static_cast<std::size_t>(turn < size ? turn : turn - size)];
+    };
+    constexpr std::int64_t kCursorAhead = 8;
+    constexpr std::int64_t kClassAhead = 4;
+    for (std::int64_t d = 0; d < classes; ++d) {
+      if (d + kCursorAhead < classes) draws.prefetch_cursor(member(d + kCursorAhead));
+      if (d + kClassAhead < classes) draws.prefetch_class(member(d + kClassAhead));
+      const std::int32_t label = member(d);
+      const std::int64_t draws_here = (count - d + size - 1) / size;
+      const std::int64_t* target = targets + d;
+      bool any = false;
+      for (std::int64_t m = 0; m < draws_here; ++m) any = any || target[m * size] >= 0;
+      if (!any) {
+        draws.skip(label, draws_here);
+        continue;
+      }
+      draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
+        const std::int64_t j = *target;
+        target += size;
+        if (j >= 0) {
+          out.indices[j] = sample;
+          out.repeats[j] = repeats;
+        }
+      });
+    }
+  }
+
+  // Slots per window of a batched epoch: enough for each class to take several draws per window.
+  std::int64_t window_slots() const noexcept {
+    return std::max<std::int64_t>(std::int64_t{1} << 14, kWindowDrawsPerClass * static_cast<std::int64_t>(groups_.group_of().size()));
+  }
+  static constexpr std::int64_t kWindowDrawsPerClass = 64;
+
   ClassIndex index_;
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
+  QuotaGroups groups_{{}};
   std::int64_t max_repeats_ = 0;  // a bound on any draw's repeats in an epoch
   mutable std::mutex workspace_mutex_;
   mutable std::unique_ptr<Workspace> workspace_;

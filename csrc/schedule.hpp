@@ -1,4 +1,5 @@
-// Class schedules: how many draws each class gets per epoch (apportion) and per batch (BatchSchedule).
+// Class schedules: how many draws each class gets per epoch (apportion), per bucket of an unbatched
+// epoch (SlotBuckets) and per batch (BatchSchedule).
 #pragma once
 
 #include <algorithm>
@@ -264,19 +265,19 @@ class MinKeySet {
   std::vector<std::vector<std::uint64_t>> levels_;  // levels_[0] holds one bit per key
 };
 
-// The classes of each batch of one epoch, so that every batch holds floor or ceil of each class's
-// share quota / num_batches, and after every prefix of batches each class's count is within 1 of
+// Tasks over the batches of one epoch, so that every batch holds floor or ceil of each task's
+// share quota / num_batches, and after every prefix of batches each task's count is within 1 of
 // its exact share (and exactly its quota at the end).
 //
 // The floor parts are fixed; the remaining fractional parts are scheduled as a Pfair problem
-// (each batch slot a processor, class c a task of weight (quota_c mod num_batches) / num_batches)
-// with the PD^2 algorithm of Anderson and Srinivasan, which is optimal: every subtask meets its
+// (each batch slot a processor, task t of weight (quota_t mod num_batches) / num_batches) with
+// the PD^2 algorithm of Anderson and Srinivasan, which is optimal: every subtask meets its
 // window, which is exactly the "within 1 after every prefix" property.
-class BatchSchedule {
+class PfairSchedule {
  public:
-  // `tie_rank` is a permutation of the classes: among equally urgent classes, those that come
-  // later in it are taken first.
-  BatchSchedule(const std::vector<std::int64_t>& quotas, std::int64_t num_batches,
+  // `tie_order` is a permutation of the tasks: among equally urgent tasks, those that come later
+  // in it are taken first.
+  PfairSchedule(const std::vector<std::int64_t>& quotas, std::int64_t num_batches,
                 const std::vector<std::int32_t>& tie_order)
       : num_batches_(num_batches),
         ready_keys_(2 * num_batches + 2),
@@ -284,13 +285,13 @@ class BatchSchedule {
         release_head_(static_cast<std::size_t>(num_batches + 1), -1) {
     if (num_batches < 1) throw std::invalid_argument("num_batches must be >= 1");
     if (num_batches > INT32_MAX) throw std::invalid_argument("an epoch of more than 2^31 - 1 batches is not supported");
-    const auto num_classes = quotas.size();
-    if (tie_order.size() != num_classes) throw std::invalid_argument("tie_order has the wrong length");
-    share_.resize(num_classes);
-    next_subtask_.assign(num_classes, 1);
-    link_.assign(num_classes, -1);
+    const auto num_tasks = quotas.size();
+    if (tie_order.size() != num_tasks) throw std::invalid_argument("tie_order has the wrong length");
+    share_.resize(num_tasks);
+    next_subtask_.assign(num_tasks, 1);
+    link_.assign(num_tasks, -1);
     std::int64_t fixed = 0;
-    for (std::size_t c = 0; c < num_classes; ++c) {
+    for (std::size_t c = 0; c < num_tasks; ++c) {
       if (quotas[c] < 0) throw std::invalid_argument("quotas must be >= 0");
       const std::int64_t base = quotas[c] / num_batches;
       share_[c] = quotas[c] % num_batches;
@@ -305,7 +306,7 @@ class BatchSchedule {
     extra_per_batch_ = fractional / num_batches;
     batch_size_ = fixed + extra_per_batch_;
     for (const std::int32_t c : tie_order) {
-      if (c < 0 || static_cast<std::size_t>(c) >= num_classes) {
+      if (c < 0 || static_cast<std::size_t>(c) >= num_tasks) {
         throw std::invalid_argument("tie_order is not a permutation");
       }
       if (share_[static_cast<std::size_t>(c)] > 0) make_ready(c);
@@ -314,7 +315,7 @@ class BatchSchedule {
 
   std::int64_t batch_size() const noexcept { return batch_size_; }
 
-  // Appends the classes of the next batch (batch_size() entries, grouped by class) to `out`.
+  // Appends the tasks of the next batch (batch_size() entries, grouped by task) to `out`.
   void next(std::vector<std::int32_t>& out) {
     if (slot_ >= num_batches_) throw std::out_of_range("the epoch's batches are exhausted");
     for (std::int32_t c = release_head_[static_cast<std::size_t>(slot_)]; c != -1;) {
@@ -326,12 +327,12 @@ class BatchSchedule {
     for (std::int64_t k = 0; k < extra_per_batch_; ++k) {
       const std::int32_t c = take_most_urgent();
       out.push_back(c);
-      const auto cls = static_cast<std::size_t>(c);
-      const std::int64_t subtask = ++next_subtask_[cls];
-      if (subtask <= share_[cls]) {
-        // A class runs at most once per batch, so its next subtask waits for the next slot at least.
-        const std::int64_t release = std::max(release_of(cls, subtask), slot_ + 1);
-        link_[cls] = release_head_[static_cast<std::size_t>(release)];
+      const auto task = static_cast<std::size_t>(c);
+      const std::int64_t subtask = ++next_subtask_[task];
+      if (subtask <= share_[task]) {
+        // A task runs at most once per batch, so its next subtask waits for the next slot at least.
+        const std::int64_t release = std::max(release_of(task, subtask), slot_ + 1);
+        link_[task] = release_head_[static_cast<std::size_t>(release)];
         release_head_[static_cast<std::size_t>(release)] = c;
       }
     }
@@ -343,10 +344,10 @@ class BatchSchedule {
     std::int64_t deadline;
     bool successor_overlaps;  // PD^2's b-bit
     std::int64_t group_deadline;
-    std::int32_t cls;
+    std::int32_t task;
   };
 
-  // Subtask i (from 1) of class c may run in batches [release, deadline). i <= share < num_batches
+  // Subtask i (from 1) of task c may run in batches [release, deadline). i <= share < num_batches
   // < 2^31, so the products below fit in 64 bits.
   std::int64_t release_of(std::size_t c, std::int64_t i) const noexcept {
     return (i - 1) * num_batches_ / share_[c];
@@ -373,19 +374,19 @@ class BatchSchedule {
   }
 
   void make_ready(std::int32_t c) {
-    const auto cls = static_cast<std::size_t>(c);
-    const std::int64_t i = next_subtask_[cls];
-    const std::int64_t deadline = deadline_of(cls, i);
-    const bool overlaps = successor_overlaps(cls, i);
-    if (is_heavy(cls)) {
-      heavy_.push_back(Heavy{deadline, overlaps, group_deadline_of(cls, i), c});
+    const auto task = static_cast<std::size_t>(c);
+    const std::int64_t i = next_subtask_[task];
+    const std::int64_t deadline = deadline_of(task, i);
+    const bool overlaps = successor_overlaps(task, i);
+    if (is_heavy(task)) {
+      heavy_.push_back(Heavy{deadline, overlaps, group_deadline_of(task, i), c});
       std::push_heap(heavy_.begin(), heavy_.end(), [](const Heavy& a, const Heavy& b) { return more_urgent(b, a); });
       return;
     }
     // Light tasks have group deadline 0, so (deadline, b-bit) orders them completely.
     const std::int64_t key = 2 * deadline + (overlaps ? 0 : 1);
-    link_[cls] = ready_head_[static_cast<std::size_t>(key)];
-    if (link_[cls] == -1) ready_keys_.insert(key);
+    link_[task] = ready_head_[static_cast<std::size_t>(key)];
+    if (link_[task] == -1) ready_keys_.insert(key);
     ready_head_[static_cast<std::size_t>(key)] = c;
   }
 
@@ -395,13 +396,13 @@ class BatchSchedule {
       const Heavy& top = heavy_.front();
       const std::int64_t heavy_key = 2 * top.deadline + (top.successor_overlaps ? 0 : 1);
       if (!have_light || heavy_key <= ready_keys_.first()) {
-        const std::int32_t c = top.cls;
+        const std::int32_t c = top.task;
         std::pop_heap(heavy_.begin(), heavy_.end(), [](const Heavy& a, const Heavy& b) { return more_urgent(b, a); });
         heavy_.pop_back();
         return c;
       }
     }
-    if (!have_light) throw std::logic_error("batch schedule ran out of ready classes");
+    if (!have_light) throw std::logic_error("Pfair schedule ran out of ready tasks");
     const std::int64_t key = ready_keys_.first();
     const std::int32_t c = ready_head_[static_cast<std::size_t>(key)];
     ready_head_[static_cast<std::size_t>(key)] = link_[static_cast<std::size_t>(c)];
@@ -422,6 +423,131 @@ class BatchSchedule {
   std::vector<std::int32_t> ready_head_;    // light tasks by key 2 * deadline + !b-bit
   std::vector<std::int32_t> release_head_;  // tasks waiting for their release batch
   std::vector<Heavy> heavy_;                // binary heap, most urgent first
+};
+
+// The classes of positive quota, grouped by quota: classes of equal quota are interchangeable to
+// a schedule, so BatchSchedule schedules each group as one task. Built once per sampler.
+class QuotaGroups {
+ public:
+  explicit QuotaGroups(const std::vector<std::int64_t>& quotas) : group_of_(quotas.size(), -1) {
+    std::vector<std::int32_t> classes;
+    for (std::size_t c = 0; c < quotas.size(); ++c) {
+      if (quotas[c] < 0) throw std::invalid_argument("quotas must be >= 0");
+      if (quotas[c] > 0) classes.push_back(static_cast<std::int32_t>(c));
+    }
+    const auto quota_of = [&](std::int32_t c) { return quotas[static_cast<std::size_t>(c)]; };
+    std::stable_sort(classes.begin(), classes.end(),
+                     [&](std::int32_t a, std::int32_t b) { return quota_of(a) < quota_of(b); });
+    for (std::size_t k = 0; k < classes.size(); ++k) {
+      if (k == 0 || quota_of(classes[k]) != quota_of(classes[k - 1])) {
+        quota_.push_back(quota_of(classes[k]));
+        size_.push_back(0);
+      }
+      group_of_[static_cast<std::size_t>(classes[k])] = static_cast<std::int32_t>(quota_.size() - 1);
+      ++size_.back();
+    }
+  }
+
+  std::size_t count() const noexcept { return quota_.size(); }
+  // Class c's group, or -1 for a class of quota 0.
+  std::int32_t group_of(std::size_t c) const noexcept { return group_of_[c]; }
+  const std::vector<std::int32_t>& group_of() const noexcept { return group_of_; }
+  // Every member's quota, and the number of members.
+  std::int64_t quota(std::size_t g) const noexcept { return quota_[g]; }
+  std::int64_t size(std::size_t g) const noexcept { return size_[g]; }
+
+ private:
+  std::vector<std::int32_t> group_of_;
+  std::vector<std::int64_t> quota_;
+  std::vector<std::int64_t> size_;
+};
+
+// The classes of each batch of one epoch, with PfairSchedule's guarantees for every class: every
+// batch holds floor or ceil of each class's share quota / num_batches, and after every prefix of
+// batches each class's count is within 1 of its exact share (exactly its quota at the end).
+//
+// A group of K classes of quota q (QuotaGroups) is one Pfair task of quota K q, and its members
+// take the group's slots in turn: the group's subtask J (from 1) goes to member (J - 1) mod K. Why
+// this keeps each member Pfair: with n batches, w = q / n and W = K w, the group's subtask J lies
+// in batch [floor((J - 1) / W), ceil(J / W)) (its count after every prefix is within 1 of exact);
+// member k's i-th slot is J = (i - 1) K + k + 1, so that interval is
+// [floor((i - 1) / w + k / W), ceil((i - 1) / w + (k + 1) / W)), inside the member's own window
+// [floor((i - 1) / w), ceil(i / w)) as 0 <= k < K. A batch's n_g slots of the group are
+// consecutive turns, so each member gets floor or ceil of n_g / K, within floor(q / n) and
+// ceil(q / n) since n_g is floor or ceil of K q / n.
+//
+// Equal quotas are the common case (a balanced target gives at most two values), so the work per
+// slot is a turn of a rotation, not a priority queue operation per class; and a member's slots are
+// every K-th of its group's subtasks, which lets a sampler take each class's draws in one run.
+class BatchSchedule {
+ public:
+  // `tie_order` is a permutation of the classes; each group's members take turns in its order.
+  BatchSchedule(const QuotaGroups& groups, std::int64_t num_batches, const std::vector<std::int32_t>& tie_order)
+      : groups_(groups),
+        pfair_(group_quotas(groups), num_batches, identity(groups.count())),
+        first_member_(groups.count() + 1, 0),
+        turn_(groups.count(), 0),
+        scheduled_(groups.count(), 0) {
+    const auto num_classes = groups.group_of().size();
+    if (tie_order.size() != num_classes) throw std::invalid_argument("tie_order has the wrong length");
+    for (std::size_t g = 0; g < groups.count(); ++g) first_member_[g + 1] = first_member_[g] + groups.size(g);
+    members_.resize(static_cast<std::size_t>(first_member_.back()));
+    std::vector<std::int64_t> fill(first_member_.begin(), first_member_.end() - 1);
+    std::vector<std::uint8_t> seen(num_classes, 0);
+    for (const std::int32_t c : tie_order) {
+      const auto cls = static_cast<std::size_t>(c);
+      if (c < 0 || cls >= num_classes || seen[cls] != 0) throw std::invalid_argument("tie_order is not a permutation");
+      seen[cls] = 1;
+      const std::int32_t g = groups.group_of(cls);
+      if (g >= 0) members_[static_cast<std::size_t>(fill[static_cast<std::size_t>(g)]++)] = c;
+    }
+  }
+
+  std::int64_t batch_size() const noexcept { return pfair_.batch_size(); }
+  // Group g's members in turn order.
+  const std::int32_t* members(std::size_t g) const noexcept {
+    return members_.data() + first_member_[g];
+  }
+  // Subtasks of group g scheduled so far.
+  std::int64_t scheduled(std::size_t g) const noexcept { return scheduled_[g]; }
+
+  // Schedules the next batch: calls emit(cls, group, subtask) for each of its batch_size() slots,
+  // `subtask` counting group `group`'s subtasks from 0 (member subtask mod size of the group takes it).
+  template <typename Emit>
+  void next(Emit&& emit) {
+    groups_in_batch_.clear();
+    pfair_.next(groups_in_batch_);
+    for (const std::int32_t group : groups_in_batch_) {
+      const auto g = static_cast<std::size_t>(group);
+      const std::int64_t turn = turn_[g];
+      turn_[g] = turn + 1 == groups_.size(g) ? 0 : turn + 1;
+      emit(members_[static_cast<std::size_t>(first_member_[g] + turn)], group, scheduled_[g]++);
+    }
+  }
+
+ private:
+  static std::vector<std::int64_t> group_quotas(const QuotaGroups& groups) {
+    std::vector<std::int64_t> quotas(groups.count());
+    for (std::size_t g = 0; g < quotas.size(); ++g) {
+      if (groups.quota(g) > kMaxSlots / groups.size(g)) throw std::invalid_argument("an epoch must have at most 2^46 slots");
+      quotas[g] = groups.quota(g) * groups.size(g);
+    }
+    return quotas;
+  }
+  static std::vector<std::int32_t> identity(std::size_t n) {
+    std::vector<std::int32_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    return order;
+  }
+  static constexpr std::int64_t kMaxSlots = std::int64_t{1} << 46;
+
+  const QuotaGroups& groups_;
+  PfairSchedule pfair_;
+  std::vector<std::int64_t> first_member_;  // per group (CSR) into members_
+  std::vector<std::int32_t> members_;
+  std::vector<std::int64_t> turn_;          // per group: the member whose turn is next
+  std::vector<std::int64_t> scheduled_;     // per group: subtasks scheduled so far
+  std::vector<std::int32_t> groups_in_batch_;
 };
 
 }  // namespace fast_balance

@@ -146,6 +146,45 @@ def test_batched_draws_equal_reference_given_the_classes(defect_labels, replacem
         assert got.repeats.tolist() == repeats
 
 
+def head_and_tail_labels():
+    """Two large classes and a long tail of 300: batched epochs of 60,000 slots in batches of 16
+    give the large classes a slot in every batch (drawn in slot order) and the tail fewer (drawn in
+    turns, several windows of them per epoch)."""
+    counts = [30000, 12000] + np.linspace(300, 8, 300).astype(int).tolist()
+    labels = np.repeat(np.arange(len(counts)), counts)
+    np.random.default_rng(9).shuffle(labels)
+    return labels
+
+
+@pytest.mark.parametrize("target", ["instance", "balanced"])
+@pytest.mark.parametrize("replacement", [False, True])
+def test_batched_epochs_of_several_windows_equal_reference(target, replacement):
+    labels = head_and_tail_labels()
+    options = dict(target=target, samples_per_epoch=60000, batch_size=16, replacement=replacement, seed=6)
+    sampler = BalancedIndexSampler(labels, **options)
+    slot_order = sampler.quotas >= sampler.num_batches
+    assert slot_order.sum() == (2 if target == "instance" else 0)
+    weights = [int(w) for w in target_weights(target, sampler.class_counts)]
+    quotas = reference.apportion(sampler.samples_per_epoch, weights)
+    got = sampler.epoch(2)
+    indices, repeats = reference.draws_for_slots(
+        labels.tolist(), sampler.num_classes, quotas, got.labels.tolist(), 2, 6, replacement
+    )
+    assert got.indices.tolist() == indices
+    assert got.repeats.tolist() == repeats
+    per_batch = np.stack([np.bincount(row, minlength=sampler.num_classes) for row in got.labels.reshape(-1, 16)])
+    low = sampler.quotas // sampler.num_batches
+    assert np.all((per_batch == low) | (per_batch == low + 1))
+    cuts = [0, 7, 19000, 19001, 41000, 60000]
+    for field in range(3):
+        assert np.array_equal(np.concatenate([sampler.epoch(2, a, b)[field] for a, b in zip(cuts, cuts[1:])]), got[field])
+    rebuilt = np.empty_like(got.indices)
+    for shard in range(3):
+        part = BalancedIndexSampler(labels, **options, num_shards=3, shard_index=shard).epoch(2)
+        rebuilt[np.arange(60000).reshape(-1, 16)[shard::3].ravel()] = part.indices
+    assert np.array_equal(rebuilt, got.indices)
+
+
 def test_labels_are_the_datasets_labels(tail_labels):
     sampler = BalancedIndexSampler(tail_labels, target=0.5, batch_size=32, seed=3)
     epoch = sampler.epoch(1)

@@ -44,6 +44,8 @@ void check_throws(const std::function<void()>& action, const std::string& what) 
 using fast_balance::apportion;
 using fast_balance::BalancedSampler;
 using fast_balance::BatchSchedule;
+using fast_balance::PfairSchedule;
+using fast_balance::QuotaGroups;
 using fast_balance::ClassIndex;
 using fast_balance::EpochOutput;
 using fast_balance::MinKeySet;
@@ -210,57 +212,117 @@ void test_min_key_set() {
   }
 }
 
-// Every batch has floor/ceil of each share; after every prefix each class is within 1 of exact.
-void test_batch_schedule_is_pfair() {
-  // Small instances with heavy classes are where a wrong tie-break misses a window (seen with
-  // 20,000 of them when the group deadline is dropped); larger ones cover rotation and many classes.
+// Whether per-batch counts (batches x classes) are floor/ceil of each share, every prefix is
+// within 1 of exact, and the totals are the quotas.
+bool is_pfair(const std::vector<std::vector<std::int64_t>>& per_batch, const std::vector<std::int64_t>& quotas) {
+  const auto batches = static_cast<std::int64_t>(per_batch.size());
+  std::vector<std::int64_t> seen(quotas.size(), 0);
+  for (std::int64_t b = 0; b < batches; ++b) {
+    for (std::size_t c = 0; c < quotas.size(); ++c) {
+      const std::int64_t count = per_batch[static_cast<std::size_t>(b)][c];
+      const std::int64_t low = quotas[c] / batches;
+      if (count < low || count > low + (quotas[c] % batches != 0 ? 1 : 0)) return false;
+      seen[c] += count;
+      // |seen - (b+1) * quota / batches| < 1, in integers.
+      const std::int64_t lag = seen[c] * batches - (b + 1) * quotas[c];
+      if (lag <= -batches || lag >= batches) return false;
+    }
+  }
+  return seen == quotas;
+}
+
+// Random schedule problems: quotas of `classes` classes over `batches` batches of `batch` slots.
+struct ScheduleCase {
+  std::vector<std::int64_t> quotas;
+  std::int64_t batches;
+  std::int64_t batch;
+  std::vector<std::int32_t> order;
+};
+ScheduleCase random_schedule_case(RandomStream& random, bool small, bool repeated_weights) {
+  ScheduleCase problem;
+  const auto classes = static_cast<std::size_t>(1 + random.below(small ? 8 : 60));
+  problem.batches = static_cast<std::int64_t>(1 + random.below(small ? 30 : 80));
+  problem.batch = static_cast<std::int64_t>(1 + random.below(small ? 6 : 16));
+  // Repeated weights give classes of equal quota: the groups BatchSchedule rotates.
+  const std::uint64_t distinct = repeated_weights ? 1 + random.below(3) : ~std::uint64_t{0};
+  std::vector<std::uint64_t> weights(classes);
+  for (auto& w : weights) {
+    w = small ? 1 + random.below(50) : (random.below(4) == 0 ? 0 : 1 + random.below(1000));
+    if (repeated_weights && w > 0) w = 1 + w % distinct;
+  }
+  if (std::all_of(weights.begin(), weights.end(), [](std::uint64_t w) { return w == 0; })) weights[0] = 1;
+  problem.quotas = apportion(problem.batches * problem.batch, weights);
+  problem.order.resize(classes);
+  for (std::size_t c = 0; c < classes; ++c) problem.order[c] = static_cast<std::int32_t>(c);
+  random.shuffle(problem.order.data(), static_cast<std::int64_t>(classes));
+  return problem;
+}
+
+// PD^2 itself: every batch has floor/ceil of each share; after every prefix each task is within 1.
+void test_pfair_schedule() {
+  // Small instances with heavy tasks are where a wrong tie-break misses a window (seen with
+  // 20,000 of them when the group deadline is dropped); larger ones cover many tasks.
   RandomStream random(4);
   for (int trial = 0; trial < 20400; ++trial) {
-    const bool small = trial < 20000;
-    const auto classes = static_cast<std::size_t>(1 + random.below(small ? 8 : 60));
-    const auto batches = static_cast<std::int64_t>(1 + random.below(small ? 30 : 80));
-    const auto batch = static_cast<std::int64_t>(1 + random.below(small ? 6 : 16));
-    std::vector<std::uint64_t> weights(classes);
-    for (auto& w : weights) w = small ? 1 + random.below(50) : (random.below(4) == 0 ? 0 : 1 + random.below(1000));
-    if (std::all_of(weights.begin(), weights.end(), [](std::uint64_t w) { return w == 0; })) weights[0] = 1;
-    const auto quotas = apportion(batches * batch, weights);
-    std::vector<std::int32_t> order(classes);
-    for (std::size_t c = 0; c < classes; ++c) order[c] = static_cast<std::int32_t>(c);
-    random.shuffle(order.data(), static_cast<std::int64_t>(classes));
-    BatchSchedule schedule(quotas, batches, order);
-    check(schedule.batch_size() == batch, "schedule batch size");
-    std::vector<std::int64_t> seen(classes, 0);
-    bool exact_batches = true;
-    bool within_one = true;
-    for (std::int64_t b = 0; b < batches; ++b) {
+    const ScheduleCase problem = random_schedule_case(random, trial < 20000, false);
+    PfairSchedule schedule(problem.quotas, problem.batches, problem.order);
+    check(schedule.batch_size() == problem.batch, "Pfair schedule batch size");
+    std::vector<std::vector<std::int64_t>> per_batch;
+    for (std::int64_t b = 0; b < problem.batches; ++b) {
       std::vector<std::int32_t> out;
       schedule.next(out);
-      exact_batches = exact_batches && static_cast<std::int64_t>(out.size()) == batch;
-      std::vector<std::int64_t> in_batch(classes, 0);
-      for (const auto c : out) ++in_batch[static_cast<std::size_t>(c)];
-      for (std::size_t c = 0; c < classes; ++c) {
-        const std::int64_t low = quotas[c] / batches;
-        const std::int64_t high = low + (quotas[c] % batches != 0 ? 1 : 0);
-        exact_batches = exact_batches && in_batch[c] >= low && in_batch[c] <= high;
-        seen[c] += in_batch[c];
-        // |seen - (b+1) * quota / batches| < 1, in integers.
-        const std::int64_t lag = seen[c] * batches - (b + 1) * quotas[c];
-        within_one = within_one && lag > -batches && lag < batches;
-      }
+      per_batch.emplace_back(problem.quotas.size(), 0);
+      for (const auto c : out) ++per_batch.back()[static_cast<std::size_t>(c)];
     }
-    if (!exact_batches || !within_one || seen != quotas) {
-      check(false, "schedule trial " + std::to_string(trial) + ": floor/ceil per batch, prefix within 1, quotas");
+    if (!is_pfair(per_batch, problem.quotas)) {
+      check(false, "Pfair trial " + std::to_string(trial) + ": floor/ceil per batch, prefix within 1, quotas");
       return;
     }
   }
-  check(true, "20,400 schedules are Pfair");
-  {
-    BatchSchedule schedule({3, 1}, 2, {0, 1});
-    std::vector<std::int32_t> out;
-    schedule.next(out);
-    schedule.next(out);
-    check_throws<std::out_of_range>([&] { schedule.next(out); }, "schedule past its last batch");
+  check(true, "20,400 Pfair schedules");
+  PfairSchedule schedule({3, 1}, 2, {0, 1});
+  std::vector<std::int32_t> out;
+  schedule.next(out);
+  schedule.next(out);
+  check_throws<std::out_of_range>([&] { schedule.next(out); }, "Pfair schedule past its last batch");
+}
+
+// BatchSchedule: every class Pfair, with classes of equal quota taking their group's slots in turn.
+void test_batch_schedule_is_pfair() {
+  RandomStream random(5);
+  for (int trial = 0; trial < 20400; ++trial) {
+    const ScheduleCase problem = random_schedule_case(random, trial < 20000, trial % 2 == 0);
+    const QuotaGroups groups(problem.quotas);
+    BatchSchedule schedule(groups, problem.batches, problem.order);
+    std::vector<std::vector<std::int64_t>> per_batch;
+    std::vector<std::int64_t> subtasks(groups.count(), 0);
+    bool turns = true;
+    for (std::int64_t b = 0; b < problem.batches; ++b) {
+      per_batch.emplace_back(problem.quotas.size(), 0);
+      std::int64_t slots = 0;
+      schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
+        const auto g = static_cast<std::size_t>(group);
+        ++per_batch.back()[static_cast<std::size_t>(cls)];
+        ++slots;
+        // Subtasks count up per group and go to the members in turn.
+        turns = turns && groups.group_of(static_cast<std::size_t>(cls)) == group && subtask == subtasks[g]++ &&
+                schedule.members(g)[subtask % groups.size(g)] == cls;
+      });
+      turns = turns && slots == problem.batch;
+    }
+    for (std::size_t g = 0; g < groups.count(); ++g) turns = turns && schedule.scheduled(g) == subtasks[g];
+    if (!turns || !is_pfair(per_batch, problem.quotas)) {
+      check(false, "schedule trial " + std::to_string(trial) + ": turns, floor/ceil per batch, prefix within 1");
+      return;
+    }
   }
+  check(true, "20,400 batch schedules are Pfair for every class");
+  // Members take turns in tie order; a permutation is required.
+  const QuotaGroups groups({2, 2, 2, 0});
+  BatchSchedule schedule(groups, 2, {3, 2, 0, 1});
+  check(std::vector<std::int32_t>(schedule.members(0), schedule.members(0) + 3) == std::vector<std::int32_t>({2, 0, 1}),
+        "members in tie order");
+  check_throws<std::invalid_argument>([&] { BatchSchedule(groups, 2, {0, 0, 1, 2}); }, "tie order with a repeat");
 }
 
 void test_class_index() {
@@ -332,6 +394,7 @@ void test_whole_epochs_equal_their_slices_on_every_fill_path() {
     std::string name;
     std::vector<std::int64_t> counts;   // samples per class
     std::vector<std::uint64_t> weights; // quotas, as the weights sum to samples_per_epoch
+    std::int64_t batch_size = 0;
   };
   std::vector<Case> cases;
   // Two buckets in each (40,000 slots).
@@ -352,6 +415,16 @@ void test_whole_epochs_equal_their_slices_on_every_fill_path() {
     mixed.weights.insert(mixed.weights.end(), 4000, 1);
     cases.push_back(mixed);
   }
+  // Batched, 80,000 slots in batches of 16: five windows of draws in turns (quotas below the
+  // 5,000 batches), and with classes of a slot in every batch beside them.
+  cases.push_back({"batched in turns, several windows", std::vector<std::int64_t>(200, 7),
+                   std::vector<std::uint64_t>(200, 400), 16});
+  {
+    Case mixed{"batched in slot order and in turns", std::vector<std::int64_t>(4, 3000), std::vector<std::uint64_t>(4, 8000), 16};
+    mixed.counts.insert(mixed.counts.end(), 200, 5);
+    mixed.weights.insert(mixed.weights.end(), 200, 240);
+    cases.push_back(mixed);
+  }
   for (const Case& test : cases) {
     std::vector<std::int32_t> labels;
     for (std::size_t c = 0; c < test.counts.size(); ++c) labels.insert(labels.end(), static_cast<std::size_t>(test.counts[c]), static_cast<std::int32_t>(c));
@@ -363,6 +436,7 @@ void test_whole_epochs_equal_their_slices_on_every_fill_path() {
       options.seed = 21;
       options.samples_per_epoch = total;
       options.replacement = replacement;
+      options.batch_size = test.batch_size;
       const auto num_classes = static_cast<std::int64_t>(test.counts.size());
       BalancedSampler sampler(ClassIndex::from_labels(labels.data(), static_cast<std::int64_t>(labels.size()), num_classes),
                               test.weights, options);
@@ -573,6 +647,7 @@ void run_all() {
   test_slot_bucket_sizes_match_the_draws();
   test_apportion();
   test_min_key_set();
+  test_pfair_schedule();
   test_batch_schedule_is_pfair();
   test_class_index();
   test_sampler_semantics();
