@@ -181,7 +181,9 @@ class BalancedSampler {
     std::vector<std::int32_t> bucket_repeats;
     std::vector<std::int64_t> packed_draws;  // with packed staging: the bucket's draws
     // Batched epochs (fill_batched):
-    std::vector<std::int64_t> targets;       // per group subtask of a window: its output place, or -1
+    std::vector<std::int32_t> targets;       // per group subtask of a window: its place, or -1
+    std::vector<std::int64_t> staged_indices;  // per group subtask of a window: its draw
+    std::vector<std::int32_t> staged_repeats;
     std::vector<std::int32_t> places;        // per slot of a batch in schedule order: its place
     std::vector<std::int32_t> in_order;      // per place of a batch: the class if it draws in slot order, else -1
   };
@@ -651,12 +653,14 @@ class BalancedSampler {
     }
   }
 
-  // Batched: BatchSchedule gives each batch's classes, shuffled inside the batch. Classes with at
-  // least one slot in every batch (few: at most batch_size) take their draws in slot order. The
-  // others, usually nearly all, take theirs class by class, window by window: a window's slots
-  // record which slot each group subtask went to, then every class takes its draws of the window
-  // in one run and writes them there. A class's slots are every K-th subtask of its group, so the
-  // classes taking turns in a row write to neighbouring slots of the same batches.
+  // Batched: BatchSchedule gives each batch's classes, placed in the batch by a random
+  // permutation. Classes with a slot in every batch (few: at most batch_size) take their draws in
+  // slot order. The others, usually nearly all, take theirs class by class, a window of batches at
+  // a time, in three passes: the window's schedule records where each group subtask goes (its
+  // target); every class takes its draws of the window in one run, into a staging area in
+  // subtask order (member d of a group of K owns subtasks d, d + K, ..., so consecutive members
+  // write side by side in a few rows); then the staged draws move to their targets in subtask
+  // order, which is batch order. Every pass stays in cache or streams.
   void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
                     const EpochOutput& out) const {
     const std::int64_t batch = options_.batch_size;
@@ -670,19 +674,23 @@ class BalancedSampler {
 
     const std::size_t num_groups = groups_.count();
     const std::int64_t window = std::min(num_batches, std::max<std::int64_t>(1, window_slots() / batch));
-    // Each group's part of the window's targets: room for the most subtasks `window` batches can
-    // hold, fewer than window * W + 2 for a group of weight W (its count is within 1 of exact).
+    // Each group's room in the window's targets and staging: the most subtasks `window` batches
+    // can hold, fewer than window * W + 2 for a group of weight W (its count is within 1 of exact).
     std::vector<std::int64_t> room_start(num_groups + 1, 0);
     std::vector<std::uint8_t> in_slot_order(num_groups);
     for (std::size_t g = 0; g < num_groups; ++g) {
       in_slot_order[g] = groups_.quota(g) >= num_batches ? 1 : 0;
       const std::int64_t weight = groups_.quota(g) * groups_.size(g);  // <= 2^46
-      const std::int64_t room = in_slot_order[g] != 0 ? 0
-          : weight / num_batches * window + static_cast<std::int64_t>(static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) / static_cast<std::uint64_t>(num_batches)) + 2;
+      const auto fraction = static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) /
+                            static_cast<std::uint64_t>(num_batches);
+      const std::int64_t room = in_slot_order[g] != 0 ? 0 : weight / num_batches * window + static_cast<std::int64_t>(fraction) + 2;
       room_start[g + 1] = room_start[g] + room;
     }
-    work.targets.resize(static_cast<std::size_t>(room_start.back()));
-    std::int64_t* targets = work.targets.data();
+    const auto rooms = static_cast<std::size_t>(room_start.back());
+    work.targets.resize(rooms);
+    work.staged_indices.resize(rooms);
+    work.staged_repeats.resize(rooms);
+    Staged staged{work.targets.data(), work.staged_indices.data(), work.staged_repeats.data()};
     std::vector<std::int64_t> window_first(num_groups);
     // Per batch: each scheduled slot's place in the batch, and the classes taking draws in slot order.
     work.places.resize(static_cast<std::size_t>(batch));
@@ -693,14 +701,18 @@ class BalancedSampler {
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
     for (std::int64_t first = 0; first <= last_batch; first += window) {
       for (std::size_t g = 0; g < num_groups; ++g) window_first[g] = schedule.scheduled(g);
+      // Targets are relative to the shard's place of the window's first batch (no later batch is before it).
+      const std::int64_t window_base = (first / shards) * batch - start;
+      bool every_slot_wanted = true;
       for (std::int64_t b = first; b < std::min(first + window, last_batch + 1); ++b) {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
         const bool owned = b % shards == options_.shard_index && local_start + batch > start;
         if (!owned) {
+          every_slot_wanted = false;
           schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
             const auto g = static_cast<std::size_t>(group);
             if (in_slot_order[g] == 0) {
-              targets[room_start[g] + subtask - window_first[g]] = -1;
+              staged.targets[room_start[g] + subtask - window_first[g]] = -1;
             } else {
               draws.pass_over(cls);
             }
@@ -723,8 +735,13 @@ class BalancedSampler {
           }
           const std::int64_t position = local_start + k;
           const bool wanted = position >= start && position < stop;
-          targets[room_start[g] + subtask - window_first[g]] = wanted ? position - start : -1;
-          if (wanted) out.labels[position - start] = cls;
+          staged.targets[room_start[g] + subtask - window_first[g]] =
+              wanted ? static_cast<std::int32_t>(position - start - window_base) : -1;
+          if (wanted) {
+            out.labels[position - start] = cls;
+          } else {
+            every_slot_wanted = false;
+          }
         });
         if (!any_in_order) continue;
         for (std::int64_t k = 0; k < batch; ++k) {
@@ -743,15 +760,32 @@ class BalancedSampler {
       }
       for (std::size_t g = 0; g < num_groups; ++g) {
         if (in_slot_order[g] != 0) continue;
-        take_turns(schedule, g, window_first[g], targets + room_start[g], draws, out);
+        const std::int64_t count = schedule.scheduled(g) - window_first[g];
+        const Staged room = staged.at(room_start[g]);
+        take_turns(schedule, g, window_first[g], room, every_slot_wanted, draws);
+        for (std::int64_t i = 0; i < count; ++i) {
+          if (room.targets[i] < 0) continue;
+          const std::int64_t j = window_base + room.targets[i];
+          out.indices[j] = room.indices[i];
+          out.repeats[j] = room.repeats[i];
+        }
       }
     }
   }
 
-  // Group g's draws of one window, class by class: its subtasks taken .. scheduled(g) went to
-  // slots targets[0, ...) (-1: not this call's), member (taken + d) mod K taking every K-th from d.
-  void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, const std::int64_t* targets,
-                  Draws& draws, const EpochOutput& out) const {
+  // A window's staging area (fill_batched): per group subtask, its target place (-1: not this
+  // call's) and the draw staged for it.
+  struct Staged {
+    std::int32_t* targets;
+    std::int64_t* indices;
+    std::int32_t* repeats;
+    Staged at(std::int64_t offset) const noexcept { return {targets + offset, indices + offset, repeats + offset}; }
+  };
+
+  // Group g's draws of one window, class by class into `room` in subtask order: the group's
+  // subtasks taken .. scheduled(g) - 1, member (taken + d) mod K taking every K-th from d.
+  void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, const Staged& room,
+                  bool every_slot_wanted, Draws& draws) const {
     const std::int64_t count = schedule.scheduled(g) - taken;
     const std::int64_t size = groups_.size(g);
     const std::int32_t* members = schedule.members(g);
@@ -768,27 +802,29 @@ class BalancedSampler {
       if (d + kClassAhead < classes) draws.prefetch_class(member(d + kClassAhead));
       const std::int32_t label = member(d);
       const std::int64_t draws_here = (count - d + size - 1) / size;
-      const std::int64_t* target = targets + d;
-      bool any = false;
-      for (std::int64_t m = 0; m < draws_here; ++m) any = any || target[m * size] >= 0;
-      if (!any) {
-        draws.skip(label, draws_here);
-        continue;
-      }
-      draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
-        const std::int64_t j = *target;
-        target += size;
-        if (j >= 0) {
-          out.indices[j] = sample;
-          out.repeats[j] = repeats;
+      if (!every_slot_wanted) {
+        bool any = false;
+        for (std::int64_t m = 0; m < draws_here; ++m) any = any || room.targets[d + m * size] >= 0;
+        if (!any) {
+          draws.skip(label, draws_here);
+          continue;
         }
+      }
+      std::int64_t i = d;
+      draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
+        room.indices[i] = sample;
+        room.repeats[i] = repeats;
+        i += size;
       });
     }
   }
 
-  // Slots per window of a batched epoch: enough for each class to take several draws per window.
+  // Slots per window of a batched epoch: enough for each class to take several draws per window,
+  // within int32 targets.
   std::int64_t window_slots() const noexcept {
-    return std::max<std::int64_t>(std::int64_t{1} << 14, kWindowDrawsPerClass * static_cast<std::int64_t>(groups_.group_of().size()));
+    const std::int64_t classes = static_cast<std::int64_t>(groups_.group_of().size());
+    return std::min<std::int64_t>(std::max<std::int64_t>(std::int64_t{1} << 14, kWindowDrawsPerClass * classes),
+                                  std::int64_t{1} << 30);
   }
   static constexpr std::int64_t kWindowDrawsPerClass = 64;
 
