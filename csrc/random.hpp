@@ -84,17 +84,6 @@ class RandomStream {
     return lemire<std::uint32_t, std::uint64_t, &RandomStream::next_half>(n);
   }
 
-  // A uniformly random permutation of 0, ..., n - 1 in values[0, n), by inside-out Fisher-Yates.
-  void permutation(std::int32_t* values, std::int32_t n) noexcept {
-    if (n < 1) return;
-    values[0] = 0;
-    for (std::int32_t i = 1; i < n; ++i) {
-      const auto j = static_cast<std::int32_t>(below_u32(static_cast<std::uint32_t>(i) + 1));
-      values[i] = values[j];
-      values[j] = i;
-    }
-  }
-
   // Fisher-Yates shuffle of values[0, n): indices by below_u32 for n <= 2^32, else by below.
   template <typename T>
   void shuffle(T* values, std::int64_t n) noexcept {

@@ -181,11 +181,12 @@ class BalancedSampler {
     std::vector<std::int32_t> bucket_repeats;
     std::vector<std::int64_t> packed_draws;  // with packed staging: the bucket's draws
     // Batched epochs (fill_batched):
-    std::vector<std::int32_t> targets;       // per group subtask of a window: its place, or -1
-    std::vector<std::int64_t> staged_indices;  // per group subtask of a window: its draw
+    std::vector<std::int64_t> staged_indices;  // per group subtask of a window: its draw and class
     std::vector<std::int32_t> staged_repeats;
-    std::vector<std::int32_t> places;        // per slot of a batch in schedule order: its place
-    std::vector<std::int32_t> in_order;      // per place of a batch: the class if it draws in slot order, else -1
+    std::vector<std::int32_t> staged_labels;
+    std::vector<std::uint8_t> wanted;          // per group subtask of a window: its slot is this call's
+    std::vector<std::int32_t> sources;         // per output place of a window: its staged draw, or -1
+    std::vector<std::int32_t> batch_values;    // a batch's slots placed in their order, when not in `sources`
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -678,8 +679,10 @@ class BalancedSampler {
     // can hold, fewer than window * W + 2 for a group of weight W (its count is within 1 of exact).
     std::vector<std::int64_t> room_start(num_groups + 1, 0);
     std::vector<std::uint8_t> in_slot_order(num_groups);
+    bool any_in_turns = false;
     for (std::size_t g = 0; g < num_groups; ++g) {
       in_slot_order[g] = groups_.quota(g) >= num_batches ? 1 : 0;
+      any_in_turns = any_in_turns || in_slot_order[g] == 0;
       const std::int64_t weight = groups_.quota(g) * groups_.size(g);  // <= 2^46
       const auto fraction = static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) /
                             static_cast<std::uint64_t>(num_batches);
@@ -687,105 +690,119 @@ class BalancedSampler {
       room_start[g + 1] = room_start[g] + room;
     }
     const auto rooms = static_cast<std::size_t>(room_start.back());
-    work.targets.resize(rooms);
     work.staged_indices.resize(rooms);
     work.staged_repeats.resize(rooms);
-    Staged staged{work.targets.data(), work.staged_indices.data(), work.staged_repeats.data()};
+    work.staged_labels.resize(rooms);
+    work.wanted.resize(rooms);
+    const Staged staged{work.staged_indices.data(), work.staged_repeats.data(), work.staged_labels.data(),
+                        work.wanted.data()};
+    // Per output place of a window's batches: the staged draw it takes, or -1 if taken in slot order.
+    work.sources.resize(static_cast<std::size_t>((window / shards + 2) * batch));
+    std::int32_t* sources = work.sources.data();
     std::vector<std::int64_t> window_first(num_groups);
-    // Per batch: each scheduled slot's place in the batch, and the classes taking draws in slot order.
-    work.places.resize(static_cast<std::size_t>(batch));
-    work.in_order.assign(static_cast<std::size_t>(batch), -1);
-    std::int32_t* places = work.places.data();
-    std::int32_t* in_order = work.in_order.data();
+    // A slot's value in `sources`: its room in the staging area, or ~class if drawn in slot order.
+    const auto value_of = [&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
+      const auto g = static_cast<std::size_t>(group);
+      return in_slot_order[g] != 0 ? ~cls : static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+    };
+    std::vector<std::int32_t>& batch_values = work.batch_values;
+    batch_values.resize(static_cast<std::size_t>(batch));
 
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
     for (std::int64_t first = 0; first <= last_batch; first += window) {
+      const std::int64_t end = std::min(first + window, last_batch + 1);
       for (std::size_t g = 0; g < num_groups; ++g) window_first[g] = schedule.scheduled(g);
-      // Targets are relative to the shard's place of the window's first batch (no later batch is before it).
-      const std::int64_t window_base = (first / shards) * batch - start;
-      bool every_slot_wanted = true;
-      for (std::int64_t b = first; b < std::min(first + window, last_batch + 1); ++b) {
+      // Output places j of the window's batches are at least base (the shard's place of batch `first`).
+      const std::int64_t base = (first / shards) * batch - start;
+      const bool whole = shards == 1 && first * batch >= start && end * batch <= stop;
+      std::int64_t wanted_begin = -1;
+      std::int64_t wanted_end = -1;
+      for (std::int64_t b = first; b < end; ++b) {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
         const bool owned = b % shards == options_.shard_index && local_start + batch > start;
         if (!owned) {
-          every_slot_wanted = false;
           schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-            const auto g = static_cast<std::size_t>(group);
-            if (in_slot_order[g] == 0) {
-              staged.targets[room_start[g] + subtask - window_first[g]] = -1;
+            const std::int32_t value = value_of(cls, group, subtask);
+            if (value >= 0) {
+              staged.wanted[value] = 0;
             } else {
               draws.pass_over(cls);
             }
           });
           continue;
         }
-        // Order inside the batch: the k-th scheduled slot goes to place places[k].
-        RandomStream(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
-                                static_cast<std::uint64_t>(b)))
-            .permutation(places, static_cast<std::int32_t>(batch));
-        const std::int32_t* place = places;
+        // The batch in a uniformly random order: inside-out Fisher-Yates of its slots' values,
+        // in the order scheduled, straight into the batch's places (of `sources` when whole).
+        std::int32_t* placed = whole ? sources + (local_start - start - base) : batch_values.data();
+        RandomStream random(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
+                                       static_cast<std::uint64_t>(b)));
+        std::uint32_t scheduled = 0;
         bool any_in_order = false;
         schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-          const auto g = static_cast<std::size_t>(group);
-          const std::int32_t k = *place++;
-          if (in_slot_order[g] != 0) {
-            in_order[k] = cls;
-            any_in_order = true;
-            return;
-          }
-          const std::int64_t position = local_start + k;
-          const bool wanted = position >= start && position < stop;
-          staged.targets[room_start[g] + subtask - window_first[g]] =
-              wanted ? static_cast<std::int32_t>(position - start - window_base) : -1;
-          if (wanted) {
-            out.labels[position - start] = cls;
+          const std::int32_t value = value_of(cls, group, subtask);
+          any_in_order = any_in_order || value < 0;
+          if (scheduled == 0) {
+            placed[0] = value;
           } else {
-            every_slot_wanted = false;
+            const std::uint32_t k = random.below_u32(scheduled + 1);
+            placed[scheduled] = placed[k];
+            placed[k] = value;
           }
+          ++scheduled;
         });
-        if (!any_in_order) continue;
+        const std::int64_t batch_begin = std::max(local_start, start) - start;
+        const std::int64_t batch_end = std::min(local_start + batch, stop) - start;
+        if (wanted_begin < 0) wanted_begin = batch_begin;
+        wanted_end = batch_end;
+        if (whole && !any_in_order) continue;
         for (std::int64_t k = 0; k < batch; ++k) {
-          const std::int32_t cls = in_order[k];
-          if (cls < 0) continue;
-          in_order[k] = -1;
-          const std::int64_t position = local_start + k;
-          if (position >= start && position < stop) {
-            const std::int64_t j = position - start;
-            out.indices[j] = draws.take(cls, out.repeats[j]);
-            out.labels[j] = cls;
+          const std::int32_t value = placed[k];
+          const std::int64_t j = local_start + k - start;
+          const bool wanted = j >= batch_begin && j < batch_end;
+          if (value >= 0) {
+            staged.wanted[value] = wanted ? 1 : 0;
+            if (wanted) sources[j - base] = value;
+          } else if (wanted) {
+            out.indices[j] = draws.take(~value, out.repeats[j]);
+            out.labels[j] = ~value;
+            sources[j - base] = -1;
           } else {
-            draws.pass_over(cls);
+            draws.pass_over(~value);
           }
         }
       }
       for (std::size_t g = 0; g < num_groups; ++g) {
         if (in_slot_order[g] != 0) continue;
-        const std::int64_t count = schedule.scheduled(g) - window_first[g];
-        const Staged room = staged.at(room_start[g]);
-        take_turns(schedule, g, window_first[g], room, every_slot_wanted, draws);
-        for (std::int64_t i = 0; i < count; ++i) {
-          if (room.targets[i] < 0) continue;
-          const std::int64_t j = window_base + room.targets[i];
-          out.indices[j] = room.indices[i];
-          out.repeats[j] = room.repeats[i];
-        }
+        take_turns(schedule, g, window_first[g], staged.at(room_start[g]), whole, draws);
+      }
+      // The staged draws to their places, in place order.
+      if (!any_in_turns || wanted_begin < 0) continue;
+      for (std::int64_t j = wanted_begin; j < wanted_end; ++j) {
+        const std::int32_t source = sources[j - base];
+        if (source < 0) continue;
+        out.indices[j] = staged.indices[source];
+        out.repeats[j] = staged.repeats[source];
+        out.labels[j] = staged.labels[source];
       }
     }
   }
 
-  // A window's staging area (fill_batched): per group subtask, its target place (-1: not this
-  // call's) and the draw staged for it.
+  // A window's staging area (fill_batched), per group subtask: the draw staged for it, its class,
+  // and whether this call wants it (only kept when not every slot of the window is wanted).
   struct Staged {
-    std::int32_t* targets;
     std::int64_t* indices;
     std::int32_t* repeats;
-    Staged at(std::int64_t offset) const noexcept { return {targets + offset, indices + offset, repeats + offset}; }
+    std::int32_t* labels;
+    std::uint8_t* wanted;
+    Staged at(std::int64_t offset) const noexcept {
+      return {indices + offset, repeats + offset, labels + offset, wanted + offset};
+    }
   };
 
   // Group g's draws of one window, class by class into `room` in subtask order: the group's
   // subtasks taken .. scheduled(g) - 1, member (taken + d) mod K taking every K-th from d.
   void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, const Staged& room,
-                  bool every_slot_wanted, Draws& draws) const {
+                  bool whole, Draws& draws) const {
     const std::int64_t count = schedule.scheduled(g) - taken;
     const std::int64_t size = groups_.size(g);
     const std::int32_t* members = schedule.members(g);
@@ -802,9 +819,9 @@ class BalancedSampler {
       if (d + kClassAhead < classes) draws.prefetch_class(member(d + kClassAhead));
       const std::int32_t label = member(d);
       const std::int64_t draws_here = (count - d + size - 1) / size;
-      if (!every_slot_wanted) {
+      if (!whole) {
         bool any = false;
-        for (std::int64_t m = 0; m < draws_here; ++m) any = any || room.targets[d + m * size] >= 0;
+        for (std::int64_t m = 0; m < draws_here; ++m) any = any || room.wanted[d + m * size] != 0;
         if (!any) {
           draws.skip(label, draws_here);
           continue;
@@ -814,6 +831,7 @@ class BalancedSampler {
       draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
         room.indices[i] = sample;
         room.repeats[i] = repeats;
+        room.labels[i] = label;
         i += size;
       });
     }
