@@ -36,6 +36,9 @@ struct SamplerOptions {
   bool replacement = false;
   std::int64_t num_shards = 1;
   std::int64_t shard_index = 0;
+  // Whether draws waiting for their places are packed into one 64-bit word where their fields fit
+  // (faster; the output is the same either way, which the core's tests check by turning it off).
+  bool pack_staged_draws = true;
 };
 
 // Where one epoch's output goes; each pointer has room for stop - start values.
@@ -121,6 +124,13 @@ class BalancedSampler {
     std::int32_t label;
   };
 
+  // Bits of the largest value; at least 1.
+  static int bits_for(std::int64_t largest) noexcept {
+    int bits = 1;
+    while (bits < 63 && (largest >> bits) != 0) ++bits;
+    return bits;
+  }
+
   // How fill_whole_epoch keeps a slot's draw in the output until its bucket is assembled.
   // Plainly: as the output itself.
   struct PlainStaging {
@@ -128,6 +138,7 @@ class BalancedSampler {
     void put(std::int64_t slot, std::int64_t sample, std::int32_t repeats, std::int32_t label) const noexcept {
       write(out, slot, Draw{sample, repeats, label});
     }
+    Draw get(std::int64_t slot) const noexcept { return Draw{out.indices[slot], out.repeats[slot], out.labels[slot]}; }
   };
   // Packed: one scattered store per slot instead of three, the draw in indices[slot] as bit fields
   // [repeats | label | sample] sized by the epoch. fits() says whether they fit in 64 bits.
@@ -145,6 +156,7 @@ class BalancedSampler {
                                                      static_cast<std::uint64_t>(label) << sample_bits_ |
                                                      static_cast<std::uint64_t>(repeats) << (sample_bits_ + label_bits_));
     }
+    Draw get(std::int64_t slot) const noexcept { return unpack(out_.indices[slot]); }
     Draw unpack(std::int64_t packed) const noexcept {
       const auto word = static_cast<std::uint64_t>(packed);
       return Draw{static_cast<std::int64_t>(word & mask(sample_bits_)),
@@ -153,12 +165,6 @@ class BalancedSampler {
     }
 
    private:
-    // Bits of the largest value; at least 1.
-    static int bits_for(std::int64_t largest) noexcept {
-      int bits = 1;
-      while (bits < 63 && (largest >> bits) != 0) ++bits;
-      return bits;
-    }
     static std::uint64_t mask(int bits) noexcept { return (std::uint64_t{1} << bits) - 1; }
 
     EpochOutput out_;
@@ -181,12 +187,12 @@ class BalancedSampler {
     std::vector<std::int32_t> bucket_repeats;
     std::vector<std::int64_t> packed_draws;  // with packed staging: the bucket's draws
     // Batched epochs (fill_batched):
-    std::vector<std::int64_t> staged_indices;  // per group subtask of a window: its draw and class
+    std::vector<std::int64_t> staged_indices;  // per room (group subtask) of a window: its draw
+    std::vector<std::int32_t> staged_labels;   // (packed into staged_indices where it fits)
     std::vector<std::int32_t> staged_repeats;
-    std::vector<std::int32_t> staged_labels;
-    std::vector<std::uint8_t> wanted;          // per group subtask of a window: its slot is this call's
-    std::vector<std::int32_t> sources;         // per output place of a window: its staged draw, or -1
-    std::vector<std::int32_t> batch_values;    // a batch's slots placed in their order, when not in `sources`
+    std::vector<std::uint8_t> wanted;          // per room: its slot is this call's
+    std::vector<std::int32_t> sources;         // per output place of a window: its room, or -1
+    std::vector<std::int32_t> batch_values;    // a batch's slots in their places, when not in `sources`
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
@@ -470,7 +476,7 @@ class BalancedSampler {
     const PackedStaging packed(out, index_.num_samples(), index_.num_classes());
     // Packed staging pays where draws are scattered over the buckets, not where blocks write runs.
     const bool blocks = *std::max_element(quotas_.begin(), quotas_.end()) >= block_quota(buckets);
-    if (!blocks && packed.fits(max_repeats_)) {
+    if (!blocks && options_.pack_staged_draws && packed.fits(max_repeats_)) {
       fill_buckets(buckets, draws, work, out, packed);
     } else {
       fill_buckets(buckets, draws, work, out, PlainStaging{out});
@@ -654,16 +660,64 @@ class BalancedSampler {
     }
   }
 
-  // Batched: BatchSchedule gives each batch's classes, placed in the batch by a random
-  // permutation. Classes with a slot in every batch (few: at most batch_size) take their draws in
-  // slot order. The others, usually nearly all, take theirs class by class, a window of batches at
-  // a time, in three passes: the window's schedule records where each group subtask goes (its
-  // target); every class takes its draws of the window in one run, into a staging area in
-  // subtask order (member d of a group of K owns subtasks d, d + K, ..., so consecutive members
-  // write side by side in a few rows); then the staged draws move to their targets in subtask
-  // order, which is batch order. Every pass stays in cache or streams.
+  // Batched: BatchSchedule gives each batch's classes, placed in the batch in a random order.
+  // Classes with a slot in every batch (few: at most batch_size) take their draws in slot order.
+  // The others, usually nearly all, take theirs class by class, a window of batches at a time, in
+  // three passes: the window's schedule records each place's group subtask (its room in a staging
+  // area); every class takes its draws of the window in one run into their rooms (member d of a
+  // group of K owns subtasks d, d + K, ..., so members taking turns write side by side in a few
+  // rows); then each place takes its staged draw, in place order. Every pass stays in cache or
+  // streams, instead of a random memory access per slot for each class's cursor and pool.
   void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
                     const EpochOutput& out) const {
+    const WindowLayout layout(*this);
+    // The staging area holds a window's draws in turns by room, staged as fill_whole_epoch stages.
+    const auto rooms = static_cast<std::size_t>(layout.room_start.back());
+    work.staged_indices.resize(rooms);
+    const PackedStaging packed(EpochOutput{work.staged_indices.data(), nullptr, nullptr}, index_.num_samples(),
+                               index_.num_classes());
+    if (options_.pack_staged_draws && packed.fits(max_repeats_)) {
+      fill_batched(epoch, start, stop, layout, draws, work, out, packed);
+      return;
+    }
+    work.staged_labels.resize(rooms);
+    work.staged_repeats.resize(rooms);
+    const PlainStaging plain{EpochOutput{work.staged_indices.data(), work.staged_labels.data(), work.staged_repeats.data()}};
+    fill_batched(epoch, start, stop, layout, draws, work, out, plain);
+  }
+
+  // How fill_batched divides an epoch's batches into windows, and a window's staging area into
+  // rooms: per group, the most subtasks a window can hold, fewer than window * W + 2 for a group
+  // of weight W (its count is within 1 of exact after every prefix of batches).
+  struct WindowLayout {
+    explicit WindowLayout(const BalancedSampler& sampler) {
+      const QuotaGroups& groups = sampler.groups_;
+      const std::int64_t batch = sampler.options_.batch_size;
+      const std::int64_t num_batches = sampler.options_.samples_per_epoch / batch;
+      window = std::min(num_batches, std::max<std::int64_t>(1, sampler.window_slots() / batch));
+      room_start.assign(groups.count() + 1, 0);
+      in_slot_order.resize(groups.count());
+      for (std::size_t g = 0; g < groups.count(); ++g) {
+        in_slot_order[g] = groups.quota(g) >= num_batches ? 1 : 0;
+        any_in_turns = any_in_turns || in_slot_order[g] == 0;
+        const std::int64_t weight = groups.quota(g) * groups.size(g);  // <= 2^46
+        const auto fraction = static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) /
+                              static_cast<std::uint64_t>(num_batches);
+        const std::int64_t rooms = in_slot_order[g] != 0 ? 0 : weight / num_batches * window + static_cast<std::int64_t>(fraction) + 2;
+        room_start[g + 1] = room_start[g] + rooms;
+      }
+      // Rooms are int32 in `sources`: window_slots() keeps them below 2^30 + 2 per group.
+      if (room_start.back() > INT32_MAX) throw std::invalid_argument("too many classes for batched epochs");
+    }
+    std::int64_t window = 0;                  // batches per window
+    std::vector<std::int64_t> room_start;     // per group (CSR)
+    std::vector<std::uint8_t> in_slot_order;  // per group: its members have a slot in every batch
+    bool any_in_turns = false;
+  };
+
+  template <typename Staging>
+  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, const WindowLayout& layout,
+                    Draws& draws, Workspace& work, const EpochOutput& out, const Staging& staging) const {
     const std::int64_t batch = options_.batch_size;
     const std::int64_t shards = options_.num_shards;
     const std::int64_t num_batches = options_.samples_per_epoch / batch;
@@ -674,39 +728,20 @@ class BalancedSampler {
     BatchSchedule schedule(groups_, num_batches, tie_order);
 
     const std::size_t num_groups = groups_.count();
-    const std::int64_t window = std::min(num_batches, std::max<std::int64_t>(1, window_slots() / batch));
-    // Each group's room in the window's targets and staging: the most subtasks `window` batches
-    // can hold, fewer than window * W + 2 for a group of weight W (its count is within 1 of exact).
-    std::vector<std::int64_t> room_start(num_groups + 1, 0);
-    std::vector<std::uint8_t> in_slot_order(num_groups);
-    bool any_in_turns = false;
-    for (std::size_t g = 0; g < num_groups; ++g) {
-      in_slot_order[g] = groups_.quota(g) >= num_batches ? 1 : 0;
-      any_in_turns = any_in_turns || in_slot_order[g] == 0;
-      const std::int64_t weight = groups_.quota(g) * groups_.size(g);  // <= 2^46
-      const auto fraction = static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) /
-                            static_cast<std::uint64_t>(num_batches);
-      const std::int64_t room = in_slot_order[g] != 0 ? 0 : weight / num_batches * window + static_cast<std::int64_t>(fraction) + 2;
-      room_start[g + 1] = room_start[g] + room;
-    }
+    const std::int64_t window = layout.window;
+    const std::vector<std::int64_t>& room_start = layout.room_start;
+    const std::vector<std::uint8_t>& in_slot_order = layout.in_slot_order;
     const auto rooms = static_cast<std::size_t>(room_start.back());
-    work.staged_indices.resize(rooms);
-    work.staged_repeats.resize(rooms);
-    work.staged_labels.resize(rooms);
-    work.wanted.resize(rooms);
-    const Staged staged{work.staged_indices.data(), work.staged_repeats.data(), work.staged_labels.data(),
-                        work.wanted.data()};
-    // Per output place of a window's batches: the staged draw it takes, or -1 if taken in slot order.
+    // Per output place of a window's batches: the room of its staged draw, or -1 if drawn in slot order.
     work.sources.resize(static_cast<std::size_t>((window / shards + 2) * batch));
     std::int32_t* sources = work.sources.data();
     std::vector<std::int64_t> window_first(num_groups);
-    // A slot's value in `sources`: its room in the staging area, or ~class if drawn in slot order.
-    const auto value_of = [&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
+    // A slot's value where it is placed: its room, or ~class if drawn in slot order.
+    const auto slot_value = [&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
       const auto g = static_cast<std::size_t>(group);
       return in_slot_order[g] != 0 ? ~cls : static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
     };
-    std::vector<std::int32_t>& batch_values = work.batch_values;
-    batch_values.resize(static_cast<std::size_t>(batch));
+    work.batch_values.resize(static_cast<std::size_t>(batch));
 
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
     for (std::int64_t first = 0; first <= last_batch; first += window) {
@@ -714,32 +749,33 @@ class BalancedSampler {
       for (std::size_t g = 0; g < num_groups; ++g) window_first[g] = schedule.scheduled(g);
       // Output places j of the window's batches are at least base (the shard's place of batch `first`).
       const std::int64_t base = (first / shards) * batch - start;
+      // Unless the call wants every slot of the window, classes skip the draws it does not want.
       const bool whole = shards == 1 && first * batch >= start && end * batch <= stop;
+      if (!whole) work.wanted.resize(rooms);
+      std::uint8_t* wanted = work.wanted.data();
       std::int64_t wanted_begin = -1;
       std::int64_t wanted_end = -1;
       for (std::int64_t b = first; b < end; ++b) {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
-        const bool owned = b % shards == options_.shard_index && local_start + batch > start;
-        if (!owned) {
+        if (b % shards != options_.shard_index || local_start + batch <= start) {
           schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-            const std::int32_t value = value_of(cls, group, subtask);
-            if (value >= 0) {
-              staged.wanted[value] = 0;
-            } else {
+            if (in_slot_order[static_cast<std::size_t>(group)] != 0) {
               draws.pass_over(cls);
+            } else {
+              wanted[room_start[static_cast<std::size_t>(group)] + subtask - window_first[static_cast<std::size_t>(group)]] = 0;
             }
           });
           continue;
         }
-        // The batch in a uniformly random order: inside-out Fisher-Yates of its slots' values,
-        // in the order scheduled, straight into the batch's places (of `sources` when whole).
-        std::int32_t* placed = whole ? sources + (local_start - start - base) : batch_values.data();
+        // The batch in a uniformly random order: inside-out Fisher-Yates of its slots' values as
+        // scheduled, straight into the window's sources when it is whole.
+        std::int32_t* placed = whole ? sources + (local_start - start - base) : work.batch_values.data();
         RandomStream random(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
                                        static_cast<std::uint64_t>(b)));
         std::uint32_t scheduled = 0;
         bool any_in_order = false;
         schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-          const std::int32_t value = value_of(cls, group, subtask);
+          const std::int32_t value = slot_value(cls, group, subtask);
           any_in_order = any_in_order || value < 0;
           if (scheduled == 0) {
             placed[0] = value;
@@ -758,51 +794,38 @@ class BalancedSampler {
         for (std::int64_t k = 0; k < batch; ++k) {
           const std::int32_t value = placed[k];
           const std::int64_t j = local_start + k - start;
-          const bool wanted = j >= batch_begin && j < batch_end;
+          const bool is_wanted = j >= batch_begin && j < batch_end;
           if (value >= 0) {
-            staged.wanted[value] = wanted ? 1 : 0;
-            if (wanted) sources[j - base] = value;
-          } else if (wanted) {
+            if (!whole) wanted[value] = is_wanted ? 1 : 0;
+            if (is_wanted) sources[j - base] = value;
+          } else if (is_wanted) {
+            sources[j - base] = -1;
             out.indices[j] = draws.take(~value, out.repeats[j]);
             out.labels[j] = ~value;
-            sources[j - base] = -1;
           } else {
             draws.pass_over(~value);
           }
         }
       }
+      if (!layout.any_in_turns) continue;
       for (std::size_t g = 0; g < num_groups; ++g) {
         if (in_slot_order[g] != 0) continue;
-        take_turns(schedule, g, window_first[g], staged.at(room_start[g]), whole, draws);
+        take_turns(schedule, g, window_first[g], room_start[g], whole ? nullptr : wanted, staging, draws);
       }
-      // The staged draws to their places, in place order.
-      if (!any_in_turns || wanted_begin < 0) continue;
-      for (std::int64_t j = wanted_begin; j < wanted_end; ++j) {
-        const std::int32_t source = sources[j - base];
-        if (source < 0) continue;
-        out.indices[j] = staged.indices[source];
-        out.repeats[j] = staged.repeats[source];
-        out.labels[j] = staged.labels[source];
+      // Each place takes its staged draw, in place order.
+      for (std::int64_t j = std::max<std::int64_t>(wanted_begin, 0); j < wanted_end; ++j) {
+        const std::int32_t room = sources[j - base];
+        if (room >= 0) write(out, j, staging.get(room));
       }
     }
   }
 
-  // A window's staging area (fill_batched), per group subtask: the draw staged for it, its class,
-  // and whether this call wants it (only kept when not every slot of the window is wanted).
-  struct Staged {
-    std::int64_t* indices;
-    std::int32_t* repeats;
-    std::int32_t* labels;
-    std::uint8_t* wanted;
-    Staged at(std::int64_t offset) const noexcept {
-      return {indices + offset, repeats + offset, labels + offset, wanted + offset};
-    }
-  };
-
-  // Group g's draws of one window, class by class into `room` in subtask order: the group's
-  // subtasks taken .. scheduled(g) - 1, member (taken + d) mod K taking every K-th from d.
-  void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, const Staged& room,
-                  bool whole, Draws& draws) const {
+  // Group g's draws of one window, class by class into their rooms (from first_room, in subtask
+  // order): the group's subtasks taken .. scheduled(g) - 1, member (taken + d) mod K taking every
+  // K-th from d. Classes none of whose rooms are wanted (when `wanted` is given) skip their draws.
+  template <typename Staging>
+  void take_turns(const BatchSchedule& schedule, std::size_t g, std::int64_t taken, std::int64_t first_room,
+                  const std::uint8_t* wanted, const Staging& staging, Draws& draws) const {
     const std::int64_t count = schedule.scheduled(g) - taken;
     const std::int64_t size = groups_.size(g);
     const std::int32_t* members = schedule.members(g);
@@ -819,20 +842,18 @@ class BalancedSampler {
       if (d + kClassAhead < classes) draws.prefetch_class(member(d + kClassAhead));
       const std::int32_t label = member(d);
       const std::int64_t draws_here = (count - d + size - 1) / size;
-      if (!whole) {
+      if (wanted != nullptr) {
         bool any = false;
-        for (std::int64_t m = 0; m < draws_here; ++m) any = any || room.wanted[d + m * size] != 0;
+        for (std::int64_t m = 0; m < draws_here; ++m) any = any || wanted[first_room + d + m * size] != 0;
         if (!any) {
           draws.skip(label, draws_here);
           continue;
         }
       }
-      std::int64_t i = d;
+      std::int64_t room = first_room + d;
       draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
-        room.indices[i] = sample;
-        room.repeats[i] = repeats;
-        room.labels[i] = label;
-        i += size;
+        staging.put(room, sample, repeats, label);
+        room += size;
       });
     }
   }
