@@ -660,18 +660,21 @@ class BalancedSampler {
     }
   }
 
-  // Batched: BatchSchedule gives each batch's classes, placed in the batch in a random order.
-  // Classes with a slot in every batch (few: at most batch_size) take their draws in slot order.
-  // The others, usually nearly all, take theirs class by class, a window of batches at a time, in
-  // three passes: the window's schedule records each place's group subtask (its room in a staging
-  // area); every class takes its draws of the window in one run into their rooms (member d of a
-  // group of K owns subtasks d, d + K, ..., so members taking turns write side by side in a few
-  // rows); then each place takes its staged draw, in place order. Every pass stays in cache or
-  // streams, instead of a random memory access per slot for each class's cursor and pool.
+  // Batched: BatchSchedule gives each batch's classes, placed in the batch in a random order, and
+  // every class takes its draws class by class, a window of batches at a time, in three passes:
+  // the window's schedule gives each place a room in a staging area; every class takes its draws
+  // of the window in one run into its rooms; then each place takes its staged draw, in place
+  // order. Every pass stays in cache or streams, instead of a random memory access per slot for
+  // each class's cursor and pool.
+  //
+  // Rooms: member d of a group of K (counted from the group's first turn in the window) owns
+  // rooms d, d + K, d + 2K, ... of the group's part, which are its subtasks in the window, so
+  // members taking turns write side by side in a few rows. A class's draws go to its places in
+  // place order: with at most one slot per batch its subtasks are in that order already; a class
+  // with several slots in a batch gives out its rooms in the order of its places instead.
   void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
                     const EpochOutput& out) const {
     const WindowLayout layout(*this);
-    // The staging area holds a window's draws in turns by room, staged as fill_whole_epoch stages.
     const auto rooms = static_cast<std::size_t>(layout.room_start.back());
     work.staged_indices.resize(rooms);
     const PackedStaging packed(EpochOutput{work.staged_indices.data(), nullptr, nullptr}, index_.num_samples(),
@@ -696,23 +699,20 @@ class BalancedSampler {
       const std::int64_t num_batches = sampler.options_.samples_per_epoch / batch;
       window = std::min(num_batches, std::max<std::int64_t>(1, sampler.window_slots() / batch));
       room_start.assign(groups.count() + 1, 0);
-      in_slot_order.resize(groups.count());
+      several_per_batch.resize(groups.count());
       for (std::size_t g = 0; g < groups.count(); ++g) {
-        in_slot_order[g] = groups.quota(g) >= num_batches ? 1 : 0;
-        any_in_turns = any_in_turns || in_slot_order[g] == 0;
+        several_per_batch[g] = groups.quota(g) > num_batches ? 1 : 0;
         const std::int64_t weight = groups.quota(g) * groups.size(g);  // <= 2^46
         const auto fraction = static_cast<uint128>(weight % num_batches) * static_cast<std::uint64_t>(window) /
                               static_cast<std::uint64_t>(num_batches);
-        const std::int64_t rooms = in_slot_order[g] != 0 ? 0 : weight / num_batches * window + static_cast<std::int64_t>(fraction) + 2;
-        room_start[g + 1] = room_start[g] + rooms;
+        room_start[g + 1] = room_start[g] + weight / num_batches * window + static_cast<std::int64_t>(fraction) + 2;
       }
       // Rooms are int32 in `sources`: window_slots() keeps them below 2^30 + 2 per group.
       if (room_start.back() > INT32_MAX) throw std::invalid_argument("too many classes for batched epochs");
     }
-    std::int64_t window = 0;                  // batches per window
-    std::vector<std::int64_t> room_start;     // per group (CSR)
-    std::vector<std::uint8_t> in_slot_order;  // per group: its members have a slot in every batch
-    bool any_in_turns = false;
+    std::int64_t window = 0;                      // batches per window
+    std::vector<std::int64_t> room_start;         // per group (CSR)
+    std::vector<std::uint8_t> several_per_batch;  // per group: its members may have several slots in a batch
   };
 
   template <typename Staging>
@@ -730,23 +730,39 @@ class BalancedSampler {
     const std::size_t num_groups = groups_.count();
     const std::int64_t window = layout.window;
     const std::vector<std::int64_t>& room_start = layout.room_start;
-    const std::vector<std::uint8_t>& in_slot_order = layout.in_slot_order;
+    const std::vector<std::uint8_t>& several_per_batch = layout.several_per_batch;
     const auto rooms = static_cast<std::size_t>(room_start.back());
-    // Per output place of a window's batches: the room of its staged draw, or -1 if drawn in slot order.
+    // Per output place of a window's batches: the room of its staged draw.
     work.sources.resize(static_cast<std::size_t>((window / shards + 2) * batch));
     std::int32_t* sources = work.sources.data();
     std::vector<std::int64_t> window_first(num_groups);
-    // A slot's value where it is placed: its room, or ~class if drawn in slot order.
+    // Per class with several slots in a batch: its next room in the window.
+    std::vector<std::int64_t> next_room(quotas_.size());
+    // A slot's value where it is placed: its room, or ~class if its class gives out rooms by place.
     const auto slot_value = [&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
       const auto g = static_cast<std::size_t>(group);
-      return in_slot_order[g] != 0 ? ~cls : static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+      return several_per_batch[g] != 0 ? ~cls : static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+    };
+    const auto room_by_place = [&](std::int32_t cls) {
+      const auto c = static_cast<std::size_t>(cls);
+      const std::int64_t room = next_room[c];
+      next_room[c] += groups_.size(static_cast<std::size_t>(groups_.group_of(c)));
+      return static_cast<std::int32_t>(room);
     };
     work.batch_values.resize(static_cast<std::size_t>(batch));
 
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
     for (std::int64_t first = 0; first <= last_batch; first += window) {
       const std::int64_t end = std::min(first + window, last_batch + 1);
-      for (std::size_t g = 0; g < num_groups; ++g) window_first[g] = schedule.scheduled(g);
+      for (std::size_t g = 0; g < num_groups; ++g) {
+        window_first[g] = schedule.scheduled(g);
+        if (several_per_batch[g] == 0) continue;
+        const std::int64_t size = groups_.size(g);
+        const std::int32_t* members = schedule.members(g);
+        for (std::int64_t d = 0; d < size; ++d) {
+          next_room[static_cast<std::size_t>(members[(window_first[g] + d) % size])] = room_start[g] + d;
+        }
+      }
       // Output places j of the window's batches are at least base (the shard's place of batch `first`).
       const std::int64_t base = (first / shards) * batch - start;
       // Unless the call wants every slot of the window, classes skip the draws it does not want.
@@ -759,11 +775,8 @@ class BalancedSampler {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
         if (b % shards != options_.shard_index || local_start + batch <= start) {
           schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-            if (in_slot_order[static_cast<std::size_t>(group)] != 0) {
-              draws.pass_over(cls);
-            } else {
-              wanted[room_start[static_cast<std::size_t>(group)] + subtask - window_first[static_cast<std::size_t>(group)]] = 0;
-            }
+            const std::int32_t value = slot_value(cls, group, subtask);
+            wanted[value >= 0 ? value : room_by_place(~value)] = 0;
           });
           continue;
         }
@@ -773,10 +786,10 @@ class BalancedSampler {
         RandomStream random(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
                                        static_cast<std::uint64_t>(b)));
         std::uint32_t scheduled = 0;
-        bool any_in_order = false;
+        bool any_by_place = false;
         schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
           const std::int32_t value = slot_value(cls, group, subtask);
-          any_in_order = any_in_order || value < 0;
+          any_by_place = any_by_place || value < 0;
           if (scheduled == 0) {
             placed[0] = value;
           } else {
@@ -790,32 +803,22 @@ class BalancedSampler {
         const std::int64_t batch_end = std::min(local_start + batch, stop) - start;
         if (wanted_begin < 0) wanted_begin = batch_begin;
         wanted_end = batch_end;
-        if (whole && !any_in_order) continue;
+        if (whole && !any_by_place) continue;
         for (std::int64_t k = 0; k < batch; ++k) {
           const std::int32_t value = placed[k];
+          const std::int32_t room = value >= 0 ? value : room_by_place(~value);
           const std::int64_t j = local_start + k - start;
           const bool is_wanted = j >= batch_begin && j < batch_end;
-          if (value >= 0) {
-            if (!whole) wanted[value] = is_wanted ? 1 : 0;
-            if (is_wanted) sources[j - base] = value;
-          } else if (is_wanted) {
-            sources[j - base] = -1;
-            out.indices[j] = draws.take(~value, out.repeats[j]);
-            out.labels[j] = ~value;
-          } else {
-            draws.pass_over(~value);
-          }
+          if (!whole) wanted[room] = is_wanted ? 1 : 0;
+          if (is_wanted) sources[j - base] = room;
         }
       }
-      if (!layout.any_in_turns) continue;
       for (std::size_t g = 0; g < num_groups; ++g) {
-        if (in_slot_order[g] != 0) continue;
         take_turns(schedule, g, window_first[g], room_start[g], whole ? nullptr : wanted, staging, draws);
       }
       // Each place takes its staged draw, in place order.
       for (std::int64_t j = std::max<std::int64_t>(wanted_begin, 0); j < wanted_end; ++j) {
-        const std::int32_t room = sources[j - base];
-        if (room >= 0) write(out, j, staging.get(room));
+        write(out, j, staging.get(sources[j - base]));
       }
     }
   }
