@@ -786,10 +786,7 @@ class BalancedSampler {
         RandomStream random(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
                                        static_cast<std::uint64_t>(b)));
         std::uint32_t scheduled = 0;
-        bool any_by_place = false;
-        schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-          const std::int32_t value = slot_value(cls, group, subtask);
-          any_by_place = any_by_place || value < 0;
+        const auto place = [&](std::int32_t value) {
           if (scheduled == 0) {
             placed[0] = value;
           } else {
@@ -798,6 +795,22 @@ class BalancedSampler {
             placed[k] = value;
           }
           ++scheduled;
+        };
+        bool any_by_place = false;
+        schedule.next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
+          const auto g = static_cast<std::size_t>(group);
+          if (several_per_batch[g] == 0) {
+            const auto room = static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+            for (std::int32_t k = 0; k < static_cast<std::int32_t>(count); ++k) place(room + k);
+            return;
+          }
+          any_by_place = true;
+          const std::int32_t* members = schedule.members(g);
+          const std::int64_t size = groups_.size(g);
+          for (std::int64_t k = 0; k < count; ++k) {
+            place(~members[turn]);
+            turn = turn + 1 == size ? 0 : turn + 1;
+          }
         });
         const std::int64_t batch_begin = std::max(local_start, start) - start;
         const std::int64_t batch_end = std::min(local_start + batch, stop) - start;

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "random.hpp"
@@ -295,7 +296,7 @@ class PfairSchedule {
       if (quotas[c] < 0) throw std::invalid_argument("quotas must be >= 0");
       const std::int64_t base = quotas[c] / num_batches;
       share_[c] = quotas[c] % num_batches;
-      for (std::int64_t k = 0; k < base; ++k) fixed_part_.push_back(static_cast<std::int32_t>(c));
+      if (base > 0) fixed_runs_.emplace_back(static_cast<std::int32_t>(c), base);
       fixed += base;
     }
     std::int64_t fractional = 0;
@@ -315,18 +316,20 @@ class PfairSchedule {
 
   std::int64_t batch_size() const noexcept { return batch_size_; }
 
-  // Appends the tasks of the next batch (batch_size() entries, grouped by task) to `out`.
-  void next(std::vector<std::int32_t>& out) {
+  // Schedules the next batch: calls run(task, count) for each task with count > 0 slots in it
+  // (a task's fixed part in one run, then its one extra slot, if any, in another).
+  template <typename Run>
+  void next_runs(Run&& run) {
     if (slot_ >= num_batches_) throw std::out_of_range("the epoch's batches are exhausted");
     for (std::int32_t c = release_head_[static_cast<std::size_t>(slot_)]; c != -1;) {
       const std::int32_t following = link_[static_cast<std::size_t>(c)];
       make_ready(c);
       c = following;
     }
-    out.insert(out.end(), fixed_part_.begin(), fixed_part_.end());
+    for (const auto& fixed : fixed_runs_) run(fixed.first, fixed.second);
     for (std::int64_t k = 0; k < extra_per_batch_; ++k) {
       const std::int32_t c = take_most_urgent();
-      out.push_back(c);
+      run(c, std::int64_t{1});
       const auto task = static_cast<std::size_t>(c);
       const std::int64_t subtask = ++next_subtask_[task];
       if (subtask <= share_[task]) {
@@ -337,6 +340,11 @@ class PfairSchedule {
       }
     }
     ++slot_;
+  }
+
+  // Appends the tasks of the next batch (batch_size() entries) to `out`.
+  void next(std::vector<std::int32_t>& out) {
+    next_runs([&](std::int32_t task, std::int64_t count) { out.insert(out.end(), static_cast<std::size_t>(count), task); });
   }
 
  private:
@@ -415,7 +423,7 @@ class PfairSchedule {
   std::int64_t batch_size_ = 0;
   std::int64_t extra_per_batch_ = 0;
   std::int64_t slot_ = 0;
-  std::vector<std::int32_t> fixed_part_;
+  std::vector<std::pair<std::int32_t, std::int64_t>> fixed_runs_;  // (task, quota / num_batches)
   std::vector<std::int64_t> share_;         // quota mod num_batches: the Pfair weight's numerator
   std::vector<std::int64_t> next_subtask_;  // 1-based
   std::vector<std::int32_t> link_;          // intrusive list links for ready and release lists
@@ -511,18 +519,31 @@ class BatchSchedule {
   // Subtasks of group g scheduled so far.
   std::int64_t scheduled(std::size_t g) const noexcept { return scheduled_[g]; }
 
-  // Schedules the next batch: calls emit(cls, group, subtask) for each of its batch_size() slots,
-  // `subtask` counting group `group`'s subtasks from 0 (member subtask mod size of the group takes it).
-  template <typename Emit>
-  void next(Emit&& emit) {
-    groups_in_batch_.clear();
-    pfair_.next(groups_in_batch_);
-    for (const std::int32_t group : groups_in_batch_) {
+  // Schedules the next batch: calls emit_run(group, subtask, count, turn) for runs of its slots,
+  // `count` of group `group` in each: the group's subtasks subtask, subtask + 1, ... (counted from
+  // 0), taken by the members at turns turn, turn + 1, ... (mod the group's size).
+  template <typename EmitRun>
+  void next_runs(EmitRun&& emit_run) {
+    pfair_.next_runs([&](std::int32_t group, std::int64_t count) {
       const auto g = static_cast<std::size_t>(group);
       const std::int64_t turn = turn_[g];
-      turn_[g] = turn + 1 == groups_.size(g) ? 0 : turn + 1;
-      emit(members_[static_cast<std::size_t>(first_member_[g] + turn)], group, scheduled_[g]++);
-    }
+      const std::int64_t subtask = scheduled_[g];
+      scheduled_[g] += count;
+      turn_[g] = (turn + count) % groups_.size(g);
+      emit_run(group, subtask, count, turn);
+    });
+  }
+
+  // The same slot by slot: calls emit(cls, group, subtask) for each of the batch's batch_size() slots.
+  template <typename Emit>
+  void next(Emit&& emit) {
+    next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
+      const auto g = static_cast<std::size_t>(group);
+      for (std::int64_t k = 0; k < count; ++k) {
+        emit(members_[static_cast<std::size_t>(first_member_[g] + turn)], group, subtask + k);
+        turn = turn + 1 == groups_.size(g) ? 0 : turn + 1;
+      }
+    });
   }
 
  private:
@@ -547,7 +568,6 @@ class BatchSchedule {
   std::vector<std::int32_t> members_;
   std::vector<std::int64_t> turn_;          // per group: the member whose turn is next
   std::vector<std::int64_t> scheduled_;     // per group: subtasks scheduled so far
-  std::vector<std::int32_t> groups_in_batch_;
 };
 
 }  // namespace fast_balance
