@@ -736,18 +736,24 @@ class BalancedSampler {
     work.sources.resize(static_cast<std::size_t>((window / shards + 2) * batch));
     std::int32_t* sources = work.sources.data();
     std::vector<std::int64_t> window_first(num_groups);
-    // Per class with several slots in a batch: its next room in the window.
-    std::vector<std::int64_t> next_room(quotas_.size());
-    // A slot's value where it is placed: its room, or ~class if its class gives out rooms by place.
-    const auto slot_value = [&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-      const auto g = static_cast<std::size_t>(group);
-      return several_per_batch[g] != 0 ? ~cls : static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+    // Classes with several slots in a batch, by group and turn: their next room in the window and
+    // the step to the one after. A slot of theirs is placed as ~(its index here), others as their room.
+    std::vector<std::int64_t> first_by_place(num_groups, 0);
+    std::int64_t by_place = 0;
+    for (std::size_t g = 0; g < num_groups; ++g) {
+      first_by_place[g] = by_place;
+      if (several_per_batch[g] != 0) by_place += groups_.size(g);
+    }
+    struct NextRoom {
+      std::int32_t room;
+      std::int32_t step;
     };
-    const auto room_by_place = [&](std::int32_t cls) {
-      const auto c = static_cast<std::size_t>(cls);
-      const std::int64_t room = next_room[c];
-      next_room[c] += groups_.size(static_cast<std::size_t>(groups_.group_of(c)));
-      return static_cast<std::int32_t>(room);
+    std::vector<NextRoom> next_room(static_cast<std::size_t>(by_place));
+    const auto room_by_place = [&](std::int32_t index) {
+      NextRoom& next = next_room[static_cast<std::size_t>(index)];
+      const std::int32_t room = next.room;
+      next.room += next.step;
+      return room;
     };
     work.batch_values.resize(static_cast<std::size_t>(batch));
 
@@ -757,10 +763,13 @@ class BalancedSampler {
       for (std::size_t g = 0; g < num_groups; ++g) {
         window_first[g] = schedule.scheduled(g);
         if (several_per_batch[g] == 0) continue;
+        // The member at turn t has rooms d, d + K, ... where d counts turns from the window's first.
         const std::int64_t size = groups_.size(g);
-        const std::int32_t* members = schedule.members(g);
-        for (std::int64_t d = 0; d < size; ++d) {
-          next_room[static_cast<std::size_t>(members[(window_first[g] + d) % size])] = room_start[g] + d;
+        const std::int64_t first_turn = window_first[g] % size;
+        for (std::int64_t t = 0; t < size; ++t) {
+          const std::int64_t d = t >= first_turn ? t - first_turn : t - first_turn + size;
+          next_room[static_cast<std::size_t>(first_by_place[g] + t)] =
+              NextRoom{static_cast<std::int32_t>(room_start[g] + d), static_cast<std::int32_t>(size)};
         }
       }
       // Output places j of the window's batches are at least base (the shard's place of batch `first`).
@@ -774,9 +783,16 @@ class BalancedSampler {
       for (std::int64_t b = first; b < end; ++b) {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
         if (b % shards != options_.shard_index || local_start + batch <= start) {
-          schedule.next([&](std::int32_t cls, std::int32_t group, std::int64_t subtask) {
-            const std::int32_t value = slot_value(cls, group, subtask);
-            wanted[value >= 0 ? value : room_by_place(~value)] = 0;
+          schedule.next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
+            const auto g = static_cast<std::size_t>(group);
+            for (std::int64_t k = 0; k < count; ++k) {
+              if (several_per_batch[g] == 0) {
+                wanted[room_start[g] + subtask + k - window_first[g]] = 0;
+              } else {
+                wanted[room_by_place(static_cast<std::int32_t>(first_by_place[g] + turn))] = 0;
+                turn = turn + 1 == groups_.size(g) ? 0 : turn + 1;
+              }
+            }
           });
           continue;
         }
@@ -805,10 +821,9 @@ class BalancedSampler {
             return;
           }
           any_by_place = true;
-          const std::int32_t* members = schedule.members(g);
           const std::int64_t size = groups_.size(g);
           for (std::int64_t k = 0; k < count; ++k) {
-            place(~members[turn]);
+            place(~static_cast<std::int32_t>(first_by_place[g] + turn));
             turn = turn + 1 == size ? 0 : turn + 1;
           }
         });
