@@ -108,10 +108,10 @@ class BalancedSampler {
     }
     if (start == stop) return;
     WorkspaceLease lease(*this);
-    Draws draws(*this, epoch, lease.workspace());
     if (options_.batch_size > 0) {
-      fill_batched(epoch, start, stop, draws, lease.workspace(), out);
+      fill_batched(epoch, start, stop, lease.workspace(), out);
     } else {
+      Draws draws(*this, epoch, lease.workspace(), nullptr);
       fill_unbatched(epoch, start, stop, draws, lease.workspace(), out);
     }
   }
@@ -219,25 +219,31 @@ class BalancedSampler {
   // The per-class draw cursors of one epoch, and the pool orders they read.
   class Draws {
    public:
-    Draws(const BalancedSampler& sampler, std::int64_t epoch, Workspace& workspace)
+    // Cursors are numbered by `order` (a permutation of the classes; null: by class), which also
+    // lays out the pool, so that visiting classes in that order reads both in order.
+    Draws(const BalancedSampler& sampler, std::int64_t epoch, Workspace& workspace, const std::int32_t* order)
         : replacement_(sampler.options_.replacement),
           seed_(sampler.options_.seed),
           index_(sampler.index_),
           work_(workspace),
           cursors_(static_cast<std::size_t>(index_.num_classes())),
           consumed_known_(cursors_.size(), 0) {
-      for (std::size_t c = 0; c < cursors_.size(); ++c) {
+      std::int64_t pool = 0;
+      for (std::size_t k = 0; k < cursors_.size(); ++k) {
+        const auto c = order != nullptr ? static_cast<std::size_t>(order[k]) : k;
         const auto cls = static_cast<std::int64_t>(c);
         const std::int64_t count = index_.count(cls);
         if (count == 0) continue;
         const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(sampler.quotas_[c]);
         if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
-        Cursor& cursor = cursors_[c];
+        Cursor& cursor = cursors_[k];
         cursor.first_pass = static_cast<std::int64_t>(first_draw) / count;
         cursor.first_offset = static_cast<std::int64_t>(first_draw) % count;
-        cursor.begin = index_.offset(cls);
-        cursor.end = cursor.begin + count;
+        cursor.members = index_.offset(cls);
+        cursor.begin = pool;
+        cursor.end = pool + count;
         cursor.position = cursor.begin + cursor.first_offset;
+        pool += count;
         // Pass keys (or with replacement the draw key) differ only in their last step.
         cursor.key_prefix = replacement_ ? stream_key(seed_, StreamDomain::kReplacementDraw, c, 0)
                                          : stream_key_prefix(seed_, StreamDomain::kPoolPass, c);
@@ -290,7 +296,7 @@ class BalancedSampler {
     void prefetch_class(std::int32_t c) const noexcept {
       const Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
       if (!replacement_) __builtin_prefetch(work_.pool.data() + cursor.position);
-      __builtin_prefetch(index_.members().data() + cursor.begin);
+      __builtin_prefetch(index_.members().data() + cursor.members);
     }
 
     // Takes the next draw of class c: its sample index, and in `repeats` how often that sample
@@ -304,7 +310,7 @@ class BalancedSampler {
         const std::int64_t draw = (cursor.first_pass + cursor.pass) * count + (cursor.position - cursor.begin);
         const auto member = static_cast<std::int64_t>(scale_to_range(
             stream_value(cursor.key_prefix, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
-        sample = index_.members()[static_cast<std::size_t>(cursor.begin + member)];
+        sample = index_.members()[static_cast<std::size_t>(cursor.members + member)];
         repeats = static_cast<std::int32_t>(work_.times_seen[static_cast<std::size_t>(sample)]++);
       } else {
         if (cursor.loaded != cursor.pass) load_pass(cls, cursor.pass);
@@ -333,7 +339,7 @@ class BalancedSampler {
         return;
       }
       if (cursor.end - cursor.begin == 1) {  // every pass is the one member, and none is part-used
-        const std::int64_t sample = index_.members()[static_cast<std::size_t>(cursor.begin)];
+        const std::int64_t sample = index_.members()[static_cast<std::size_t>(cursor.members)];
         for (std::int64_t k = 0; k < count; ++k) emit(sample, static_cast<std::int32_t>(cursor.pass + k));
         cursor.pass += static_cast<std::int32_t>(count);
         return;
@@ -360,8 +366,9 @@ class BalancedSampler {
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
 
     struct Cursor {  // everything a draw touches, in one place for the cache
-      std::int64_t begin = 0;         // the class's range of the pool
+      std::int64_t begin = 0;         // the class's range of the pool (and of the consumed flags)
       std::int64_t end = 0;
+      std::int64_t members = 0;       // where its members start in the class index
       std::int64_t position = 0;      // next draw's place in the pool
       std::int64_t first_pass = 0;    // pass and offset of the class's first draw in the epoch
       std::int64_t first_offset = 0;
@@ -378,7 +385,7 @@ class BalancedSampler {
       Cursor& cursor = cursors_[c];
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
-      const std::int64_t* members = index_.members().data() + cursor.begin;
+      const std::int64_t* members = index_.members().data() + cursor.members;
       if (pass == 0 && cursor.first_offset > 0 && consumed_known_[c] == 0) {
         // The members an earlier epoch took are read off this same pass: shuffle positions once for both.
         consumed_members(c);
@@ -672,7 +679,7 @@ class BalancedSampler {
   // members taking turns write side by side in a few rows. A class's draws go to its places in
   // place order: with at most one slot per batch its subtasks are in that order already; a class
   // with several slots in a batch gives out its rooms in the order of its places instead.
-  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Draws& draws, Workspace& work,
+  void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, Workspace& work,
                     const EpochOutput& out) const {
     const WindowLayout layout(*this);
     const auto rooms = static_cast<std::size_t>(layout.room_start.back());
@@ -680,13 +687,13 @@ class BalancedSampler {
     const PackedStaging packed(EpochOutput{work.staged_indices.data(), nullptr, nullptr}, index_.num_samples(),
                                index_.num_classes());
     if (options_.pack_staged_draws && packed.fits(max_repeats_)) {
-      fill_batched(epoch, start, stop, layout, draws, work, out, packed);
+      fill_batched(epoch, start, stop, layout, work, out, packed);
       return;
     }
     work.staged_labels.resize(rooms);
     work.staged_repeats.resize(rooms);
     const PlainStaging plain{EpochOutput{work.staged_indices.data(), work.staged_labels.data(), work.staged_repeats.data()}};
-    fill_batched(epoch, start, stop, layout, draws, work, out, plain);
+    fill_batched(epoch, start, stop, layout, work, out, plain);
   }
 
   // How fill_batched divides an epoch's batches into windows, and a window's staging area into
@@ -717,7 +724,7 @@ class BalancedSampler {
 
   template <typename Staging>
   void fill_batched(std::int64_t epoch, std::int64_t start, std::int64_t stop, const WindowLayout& layout,
-                    Draws& draws, Workspace& work, const EpochOutput& out, const Staging& staging) const {
+                    Workspace& work, const EpochOutput& out, const Staging& staging) const {
     const std::int64_t batch = options_.batch_size;
     const std::int64_t shards = options_.num_shards;
     const std::int64_t num_batches = options_.samples_per_epoch / batch;
@@ -726,6 +733,12 @@ class BalancedSampler {
     RandomStream(stream_key(options_.seed, StreamDomain::kClassRank, static_cast<std::uint64_t>(epoch), 0))
         .shuffle(tie_order.data(), static_cast<std::int64_t>(tie_order.size()));
     BatchSchedule schedule(groups_, num_batches, tie_order);
+    // Classes take their draws in turn order: number the cursors so (classes of quota 0 last).
+    std::vector<std::int32_t> draw_order = schedule.member_order();
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      if (quotas_[c] == 0) draw_order.push_back(static_cast<std::int32_t>(c));
+    }
+    Draws draws(*this, epoch, work, draw_order.data());
 
     const std::size_t num_groups = groups_.count();
     const std::int64_t window = layout.window;
@@ -860,32 +873,35 @@ class BalancedSampler {
     const std::int64_t count = schedule.scheduled(g) - taken;
     const std::int64_t size = groups_.size(g);
     const std::int32_t* members = schedule.members(g);
+    const std::int64_t first_cursor = schedule.first_member(g);
     const std::int64_t classes = std::min(size, count);
     const std::int64_t first_turn = taken % size;
-    const auto member = [&](std::int64_t d) {
+    // The member d turns from the first: its place among the members, which numbers its cursor.
+    const auto turn_of = [&](std::int64_t d) {
       const std::int64_t turn = first_turn + d;
-      return members[static_cast<std::size_t>(turn < size ? turn : turn - size)];
+      return turn < size ? turn : turn - size;
     };
+    const auto cursor = [&](std::int64_t d) { return static_cast<std::int32_t>(first_cursor + turn_of(d)); };
     // Member d has ceil((count - d) / size) rooms: `rows` or, for the first `longer`, one more.
     const std::int64_t rows = count / size;
     const std::int64_t longer = count % size;
     constexpr std::int64_t kCursorAhead = 8;
     constexpr std::int64_t kClassAhead = 4;
     for (std::int64_t d = 0; d < classes; ++d) {
-      if (d + kCursorAhead < classes) draws.prefetch_cursor(member(d + kCursorAhead));
-      if (d + kClassAhead < classes) draws.prefetch_class(member(d + kClassAhead));
-      const std::int32_t label = member(d);
+      if (d + kCursorAhead < classes) draws.prefetch_cursor(cursor(d + kCursorAhead));
+      if (d + kClassAhead < classes) draws.prefetch_class(cursor(d + kClassAhead));
+      const std::int32_t label = members[static_cast<std::size_t>(turn_of(d))];
       const std::int64_t draws_here = rows + (d < longer ? 1 : 0);
       if (wanted != nullptr) {
         bool any = false;
         for (std::int64_t m = 0; m < draws_here; ++m) any = any || wanted[first_room + d + m * size] != 0;
         if (!any) {
-          draws.skip(label, draws_here);
+          draws.skip(cursor(d), draws_here);
           continue;
         }
       }
       std::int64_t room = first_room + d;
-      draws.take_each(label, draws_here, [&](std::int64_t sample, std::int32_t repeats) {
+      draws.take_each(cursor(d), draws_here, [&](std::int64_t sample, std::int32_t repeats) {
         staging.put(room, sample, repeats, label);
         room += size;
       });

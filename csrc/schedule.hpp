@@ -516,6 +516,9 @@ class BatchSchedule {
   const std::int32_t* members(std::size_t g) const noexcept {
     return members_.data() + first_member_[g];
   }
+  // Every group's members, group by group, and where group g's start among them.
+  const std::vector<std::int32_t>& member_order() const noexcept { return members_; }
+  std::int64_t first_member(std::size_t g) const noexcept { return first_member_[g]; }
   // Subtasks of group g scheduled so far.
   std::int64_t scheduled(std::size_t g) const noexcept { return scheduled_[g]; }
 
