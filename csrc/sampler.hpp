@@ -825,7 +825,6 @@ class BalancedSampler {
           }
           ++scheduled;
         };
-        bool any_by_place = false;
         schedule.next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
           const auto g = static_cast<std::size_t>(group);
           if (several_per_batch[g] == 0) {
@@ -833,7 +832,6 @@ class BalancedSampler {
             for (std::int32_t k = 0; k < static_cast<std::int32_t>(count); ++k) place(room + k);
             return;
           }
-          any_by_place = true;
           const std::int64_t size = groups_.size(g);
           for (std::int64_t k = 0; k < count; ++k) {
             place(~static_cast<std::int32_t>(first_by_place[g] + turn));
@@ -844,7 +842,8 @@ class BalancedSampler {
         const std::int64_t batch_end = std::min(local_start + batch, stop) - start;
         if (wanted_begin < 0) wanted_begin = batch_begin;
         wanted_end = batch_end;
-        if (whole && !any_by_place) continue;
+        // A whole window's sources keep the placed values; the gather below turns them into rooms.
+        if (whole) continue;
         for (std::int64_t k = 0; k < batch; ++k) {
           const std::int32_t value = placed[k];
           const std::int32_t room = value >= 0 ? value : room_by_place(~value);
@@ -857,9 +856,10 @@ class BalancedSampler {
       for (std::size_t g = 0; g < num_groups; ++g) {
         take_turns(schedule, g, window_first[g], room_start[g], whole ? nullptr : wanted, staging, draws);
       }
-      // Each place takes its staged draw, in place order.
+      // Each place takes its staged draw, in place order (which is the order rooms are given out by place).
       for (std::int64_t j = std::max<std::int64_t>(wanted_begin, 0); j < wanted_end; ++j) {
-        write(out, j, staging.get(sources[j - base]));
+        const std::int32_t value = sources[j - base];
+        write(out, j, staging.get(value >= 0 ? value : room_by_place(~value)));
       }
     }
   }
