@@ -36,9 +36,10 @@ struct SamplerOptions {
   bool replacement = false;
   std::int64_t num_shards = 1;
   std::int64_t shard_index = 0;
-  // Whether draws waiting for their places are packed into one 64-bit word where their fields fit
-  // (faster; the output is the same either way, which the core's tests check by turning it off).
-  bool pack_staged_draws = true;
+  // Whether values travelling together are packed into one 64-bit word where they fit: draws
+  // waiting for their places, and a first pass's members with their positions (faster; the output
+  // is the same either way, which the core's tests check by turning it off).
+  bool pack_words = true;
 };
 
 // Where one epoch's output goes; each pointer has room for stop - start values.
@@ -175,7 +176,7 @@ class BalancedSampler {
   // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
   struct Workspace {
     std::vector<std::int64_t> pool;          // per class (CSR): the loaded pass, sample | kConsumed
-    std::vector<std::uint8_t> consumed;      // per class member (CSR): emitted in the first pass before the epoch
+    std::vector<std::uint8_t> consumed;      // per class member, at its class's pool places: emitted in the first pass before the epoch
     std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
     std::vector<std::uint32_t> times_seen;   // with replacement: draws of each sample so far this epoch
     std::vector<std::int32_t> slots;         // an epoch's class slots when they cannot go to the output
@@ -226,6 +227,8 @@ class BalancedSampler {
           seed_(sampler.options_.seed),
           index_(sampler.index_),
           work_(workspace),
+          pack_words_(sampler.options_.pack_words),
+          sample_bits_(bits_for(index_.num_samples() - 1)),
           cursors_(static_cast<std::size_t>(index_.num_classes())),
           consumed_known_(cursors_.size(), 0) {
       std::int64_t pool = 0;
@@ -386,8 +389,20 @@ class BalancedSampler {
       const std::int64_t count = cursor.end - cursor.begin;
       std::int64_t* order = work_.pool.data() + cursor.begin;
       const std::int64_t* members = index_.members().data() + cursor.members;
-      if (pass == 0 && cursor.first_offset > 0 && consumed_known_[c] == 0) {
-        // The members an earlier epoch took are read off this same pass: shuffle positions once for both.
+      if (pass == 0 && cursor.first_offset > 0 && consumed_known_[c] == 0 && pack_words_ &&
+          sample_bits_ + bits_for(count - 1) <= 63) {
+        // The members an earlier epoch took are read off this same pass: shuffle each member with
+        // its position, [position | sample], then split them (one shuffle for both, in the pool).
+        shuffle_pass(c, 0, order, count, [&](std::int64_t i) { return members[i] | i << sample_bits_; });
+        std::uint8_t* consumed = consumed_flags() + cursor.begin;
+        const std::int64_t sample_mask = (std::int64_t{1} << sample_bits_) - 1;
+        for (std::int64_t k = 0; k < count; ++k) {
+          consumed[order[k] >> sample_bits_] = k < cursor.first_offset ? 1 : 0;
+          order[k] &= sample_mask;
+        }
+        consumed_known_[c] = 1;
+      } else if (pass == 0 && cursor.first_offset > 0 && consumed_known_[c] == 0) {
+        // The same with positions shuffled apart, where they do not fit beside the samples.
         consumed_members(c);
         const std::int32_t* positions = work_.pass_order.data();
         for (std::int64_t k = 0; k < count; ++k) order[k] = members[positions[k]];
@@ -446,10 +461,7 @@ class BalancedSampler {
     const std::uint8_t* consumed_members(std::size_t c) {
       const Cursor& cursor = cursors_[c];
       const std::int64_t count = cursor.end - cursor.begin;
-      if (work_.consumed.size() != static_cast<std::size_t>(index_.num_samples())) {
-        work_.consumed.resize(static_cast<std::size_t>(index_.num_samples()));
-      }
-      std::uint8_t* consumed = work_.consumed.data() + cursor.begin;
+      std::uint8_t* consumed = consumed_flags() + cursor.begin;
       if (consumed_known_[c] == 0) {
         // The first pass again, as member positions.
         work_.pass_order.resize(static_cast<std::size_t>(count));
@@ -461,10 +473,20 @@ class BalancedSampler {
       return consumed;
     }
 
+    // The consumed flags of every class (by pool place), allocated on first use.
+    std::uint8_t* consumed_flags() {
+      if (work_.consumed.size() != static_cast<std::size_t>(index_.num_samples())) {
+        work_.consumed.resize(static_cast<std::size_t>(index_.num_samples()));
+      }
+      return work_.consumed.data();
+    }
+
     const bool replacement_;
     const std::uint64_t seed_;
     const ClassIndex& index_;
     Workspace& work_;
+    const bool pack_words_;
+    const int sample_bits_;  // bits of the largest sample index
     std::vector<Cursor> cursors_;
     std::vector<std::uint8_t> consumed_known_;  // per class: consumed_members was computed
   };
@@ -483,7 +505,7 @@ class BalancedSampler {
     const PackedStaging packed(out, index_.num_samples(), index_.num_classes());
     // Packed staging pays where draws are scattered over the buckets, not where blocks write runs.
     const bool blocks = *std::max_element(quotas_.begin(), quotas_.end()) >= block_quota(buckets);
-    if (!blocks && options_.pack_staged_draws && packed.fits(max_repeats_)) {
+    if (!blocks && options_.pack_words && packed.fits(max_repeats_)) {
       fill_buckets(buckets, draws, work, out, packed);
     } else {
       fill_buckets(buckets, draws, work, out, PlainStaging{out});
@@ -686,7 +708,7 @@ class BalancedSampler {
     work.staged_indices.resize(rooms);
     const PackedStaging packed(EpochOutput{work.staged_indices.data(), nullptr, nullptr}, index_.num_samples(),
                                index_.num_classes());
-    if (options_.pack_staged_draws && packed.fits(max_repeats_)) {
+    if (options_.pack_words && packed.fits(max_repeats_)) {
       fill_batched(epoch, start, stop, layout, work, out, packed);
       return;
     }

@@ -458,14 +458,14 @@ void test_whole_epochs_equal_their_slices_on_every_fill_path() {
         }
         check(labelled, name + ": labels are the samples' classes");
         SamplerOptions unpacked = options;
-        unpacked.pack_staged_draws = false;
+        unpacked.pack_words = false;
         const BalancedSampler plain(
             ClassIndex::from_labels(labels.data(), static_cast<std::int64_t>(labels.size()), num_classes), test.weights,
             unpacked);
         const Epoch plain_whole = run(plain, epoch, 0, total);
         check(plain_whole.indices == whole.indices && plain_whole.labels == whole.labels &&
                   plain_whole.repeats == whole.repeats,
-              name + ": the same epoch with draws staged unpacked");
+              name + ": the same epoch without packed words");
       }
     }
   }
