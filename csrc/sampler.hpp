@@ -93,6 +93,12 @@ class BalancedSampler {
       // Without replacement a draw's repeats are at most the passes it follows in the epoch.
       if (quota > 0) max_repeats_ = std::max(max_repeats_, options_.replacement ? quota - 1 : quota / count + 1);
     }
+    // Pass keys (or with replacement the draw key) differ only in their last step.
+    key_prefixes_.resize(static_cast<std::size_t>(num_classes));
+    for (std::size_t c = 0; c < key_prefixes_.size(); ++c) {
+      key_prefixes_[c] = options_.replacement ? stream_key(options_.seed, StreamDomain::kReplacementDraw, c, 0)
+                                              : stream_key_prefix(options_.seed, StreamDomain::kPoolPass, c);
+    }
   }
 
   const ClassIndex& index() const noexcept { return index_; }
@@ -173,8 +179,22 @@ class BalancedSampler {
     int label_bits_;
   };
 
+  // A class's draw cursor in one epoch (Draws): everything a draw touches, in one place for the cache.
+  struct Cursor {
+    std::int64_t begin = 0;         // the class's range of the pool (and of the consumed flags)
+    std::int64_t end = 0;
+    std::int64_t members = 0;       // where its members start in the class index
+    std::int64_t position = 0;      // next draw's place in the pool
+    std::int64_t first_pass = 0;    // pass and offset of the class's first draw in the epoch
+    std::int64_t first_offset = 0;
+    std::uint64_t key_prefix = 0;   // stream_key_prefix of the pool passes; with replacement, the draw key
+    std::int32_t pass = 0;          // passes begun since the epoch's first draw
+    std::int32_t loaded = -1;       // the pass whose order the pool holds
+  };
+
   // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
   struct Workspace {
+    std::vector<Cursor> cursors;             // per class, in the Draws' order
     std::vector<std::int64_t> pool;          // per class (CSR): the loaded pass, sample | kConsumed
     std::vector<std::uint8_t> consumed;      // per class member, at its class's pool places: emitted in the first pass before the epoch
     std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
@@ -229,8 +249,9 @@ class BalancedSampler {
           work_(workspace),
           pack_words_(sampler.options_.pack_words),
           sample_bits_(bits_for(index_.num_samples() - 1)),
-          cursors_(static_cast<std::size_t>(index_.num_classes())),
-          consumed_known_(cursors_.size(), 0) {
+          cursors_(workspace.cursors) {
+      cursors_.assign(static_cast<std::size_t>(index_.num_classes()), Cursor{});
+      consumed_known_.assign(cursors_.size(), 0);
       std::int64_t pool = 0;
       for (std::size_t k = 0; k < cursors_.size(); ++k) {
         const auto c = order != nullptr ? static_cast<std::size_t>(order[k]) : k;
@@ -247,9 +268,7 @@ class BalancedSampler {
         cursor.end = pool + count;
         cursor.position = cursor.begin + cursor.first_offset;
         pool += count;
-        // Pass keys (or with replacement the draw key) differ only in their last step.
-        cursor.key_prefix = replacement_ ? stream_key(seed_, StreamDomain::kReplacementDraw, c, 0)
-                                         : stream_key_prefix(seed_, StreamDomain::kPoolPass, c);
+        cursor.key_prefix = sampler.key_prefixes_[c];
       }
       const auto samples = static_cast<std::size_t>(index_.num_samples());
       if (replacement_) {
@@ -368,17 +387,6 @@ class BalancedSampler {
     // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
 
-    struct Cursor {  // everything a draw touches, in one place for the cache
-      std::int64_t begin = 0;         // the class's range of the pool (and of the consumed flags)
-      std::int64_t end = 0;
-      std::int64_t members = 0;       // where its members start in the class index
-      std::int64_t position = 0;      // next draw's place in the pool
-      std::int64_t first_pass = 0;    // pass and offset of the class's first draw in the epoch
-      std::int64_t first_offset = 0;
-      std::uint64_t key_prefix = 0;   // stream_key_prefix of the pool passes; with replacement, the draw key
-      std::int32_t pass = 0;          // passes begun since the epoch's first draw
-      std::int32_t loaded = -1;       // the pass whose order the pool holds
-    };
 
     // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
     // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (member i goes
@@ -487,7 +495,7 @@ class BalancedSampler {
     Workspace& work_;
     const bool pack_words_;
     const int sample_bits_;  // bits of the largest sample index
-    std::vector<Cursor> cursors_;
+    std::vector<Cursor>& cursors_;
     std::vector<std::uint8_t> consumed_known_;  // per class: consumed_members was computed
   };
 
@@ -954,6 +962,7 @@ class BalancedSampler {
   std::vector<std::int64_t> quotas_;
   QuotaGroups groups_{{}};
   std::int64_t max_repeats_ = 0;  // a bound on any draw's repeats in an epoch
+  std::vector<std::uint64_t> key_prefixes_;  // per class: its pool passes' key prefix (with replacement, its draw key)
   mutable std::mutex workspace_mutex_;
   mutable std::unique_ptr<Workspace> workspace_;
 };
