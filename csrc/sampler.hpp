@@ -212,7 +212,6 @@ class BalancedSampler {
     std::vector<std::int32_t> staged_labels;   // (packed into staged_indices where it fits)
     std::vector<std::int32_t> staged_repeats;
     std::vector<std::uint8_t> wanted;          // per room: its slot is this call's
-    std::vector<std::int32_t> sources;         // per output place of a window: its room, or -1
     std::vector<std::int32_t> batch_values;    // a batch's slots in their places, when not in `sources`
   };
 
@@ -775,9 +774,9 @@ class BalancedSampler {
     const std::vector<std::int64_t>& room_start = layout.room_start;
     const std::vector<std::uint8_t>& several_per_batch = layout.several_per_batch;
     const auto rooms = static_cast<std::size_t>(room_start.back());
-    // Per output place of a window's batches: the room of its staged draw.
-    work.sources.resize(static_cast<std::size_t>((window / shards + 2) * batch));
-    std::int32_t* sources = work.sources.data();
+    // Each output place's staged draw (its room, or ~index if its class gives out rooms by place)
+    // waits in the place's label until the gather below reads it and writes the place.
+    std::int32_t* sources = out.labels;
     std::vector<std::int64_t> window_first(num_groups);
     // Classes with several slots in a batch, by group and turn: their next room in the window and
     // the step to the one after. A slot of theirs is placed as ~(its index here), others as their room.
@@ -815,8 +814,6 @@ class BalancedSampler {
               NextRoom{static_cast<std::int32_t>(room_start[g] + d), static_cast<std::int32_t>(size)};
         }
       }
-      // Output places j of the window's batches are at least base (the shard's place of batch `first`).
-      const std::int64_t base = (first / shards) * batch - start;
       // Unless the call wants every slot of the window, classes skip the draws it does not want.
       const bool whole = shards == 1 && first * batch >= start && end * batch <= stop;
       if (!whole) work.wanted.resize(rooms);
@@ -840,8 +837,8 @@ class BalancedSampler {
           continue;
         }
         // The batch in a uniformly random order: inside-out Fisher-Yates of its slots' values as
-        // scheduled, straight into the window's sources when it is whole.
-        std::int32_t* placed = whole ? sources + (local_start - start - base) : work.batch_values.data();
+        // scheduled, straight into the batch's places when the window is whole.
+        std::int32_t* placed = whole ? sources + (local_start - start) : work.batch_values.data();
         RandomStream random(stream_key(options_.seed, StreamDomain::kBatchOrder, static_cast<std::uint64_t>(epoch),
                                        static_cast<std::uint64_t>(b)));
         std::uint32_t scheduled = 0;
@@ -879,8 +876,8 @@ class BalancedSampler {
           const std::int32_t room = value >= 0 ? value : room_by_place(~value);
           const std::int64_t j = local_start + k - start;
           const bool is_wanted = j >= batch_begin && j < batch_end;
-          if (!whole) wanted[room] = is_wanted ? 1 : 0;
-          if (is_wanted) sources[j - base] = room;
+          wanted[room] = is_wanted ? 1 : 0;
+          if (is_wanted) sources[j] = room;
         }
       }
       for (std::size_t g = 0; g < num_groups; ++g) {
@@ -888,7 +885,7 @@ class BalancedSampler {
       }
       // Each place takes its staged draw, in place order (which is the order rooms are given out by place).
       for (std::int64_t j = std::max<std::int64_t>(wanted_begin, 0); j < wanted_end; ++j) {
-        const std::int32_t value = sources[j - base];
+        const std::int32_t value = sources[j];
         write(out, j, staging.get(value >= 0 ? value : room_by_place(~value)));
       }
     }

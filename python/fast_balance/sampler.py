@@ -131,7 +131,8 @@ class BalancedIndexSampler:
     batch_size : int, optional
         Stratified batches: every batch holds floor or ceil of ``batch_size * p_c`` samples of
         class c, and after every prefix of an epoch's batches each class count is within 1 of
-        its exact share. Order inside a batch is random. Without it, the epoch is stratified in
+        its exact share; classes of equal quota take their slots in turn, in an order drawn
+        afresh every epoch. Order inside a batch is random. Without it, the epoch is stratified in
         stretches of about 16k samples (each holds floor or ceil of its share of every class)
         and in random order inside each stretch.
     seed : int
