@@ -6,17 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "class_index.hpp"
 #include "rebalance.hpp"
@@ -76,7 +70,7 @@ class OutputPool : public std::enable_shared_from_this<OutputPool> {
       if (spare_.capacity >= size && spare_.capacity / 2 <= size) block = std::move(spare_);
     }
     if (!block.memory) {
-      block.memory = allocate(kBytesPerSample * std::max<std::size_t>(size, 1));
+      block.memory.reset(new std::byte[kBytesPerSample * std::max<std::size_t>(size, 1)]);
       block.capacity = size;
     }
     std::byte* base = block.memory.get();
@@ -93,33 +87,10 @@ class OutputPool : public std::enable_shared_from_this<OutputPool> {
 
  private:
   static constexpr std::size_t kBytesPerSample = 16;  // int64 index, int32 label, int32 repeats
-  struct Free {
-    void operator()(std::byte* memory) const noexcept { std::free(memory); }
-  };
-  using Memory = std::unique_ptr<std::byte[], Free>;
   struct Block {
-    Memory memory;
+    std::unique_ptr<std::byte[]> memory;
     std::size_t capacity = 0;  // samples
   };
-
-  // Large blocks in transparent huge pages where the kernel offers them, as NumPy does for its
-  // large arrays: an epoch's writes then miss the TLB far less, and a fresh block faults once
-  // per 2 MiB instead of once per 4 KiB.
-  static Memory allocate(std::size_t bytes) {
-    constexpr std::size_t kHugePage = std::size_t{1} << 21;
-    void* memory = nullptr;
-    if (bytes >= kHugePage) {
-      const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-      memory = std::aligned_alloc(kHugePage, rounded);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (memory != nullptr) madvise(memory, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
-    } else {
-      memory = std::malloc(bytes);
-    }
-    if (memory == nullptr) throw std::bad_alloc();
-    return Memory(static_cast<std::byte*>(memory));
-  }
   struct Loan {
     std::shared_ptr<OutputPool> pool;
     Block block;
