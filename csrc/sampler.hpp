@@ -195,8 +195,8 @@ class BalancedSampler {
   // Buffers of a fill_epoch call, kept between calls so that their pages are not faulted in anew.
   struct Workspace {
     std::vector<Cursor> cursors;             // per class, in the Draws' order
-    std::vector<std::int64_t> pool;          // per class (CSR): the loaded pass, sample | kConsumed
-    std::vector<std::uint8_t> consumed;      // per class member, at its class's pool places: emitted in the first pass before the epoch
+    std::vector<std::int64_t> pool;          // per class (CSR, in the Draws' order): the loaded pass, sample | kConsumed
+    std::vector<std::uint8_t> consumed;      // per class member (in its class's pool range): emitted in the first pass before the epoch
     std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
     std::vector<std::uint32_t> times_seen;   // with replacement: draws of each sample so far this epoch
     std::vector<std::int32_t> slots;         // an epoch's class slots when they cannot go to the output
@@ -212,7 +212,7 @@ class BalancedSampler {
     std::vector<std::int32_t> staged_labels;   // (packed into staged_indices where it fits)
     std::vector<std::int32_t> staged_repeats;
     std::vector<std::uint8_t> wanted;          // per room: its slot is this call's
-    std::vector<std::int32_t> batch_values;    // a batch's slots in their places, when not in `sources`
+    std::vector<std::int32_t> batch_values;    // a batch's slots in their places, unless they wait in the output's labels
   };
 
   // Hands a cached Workspace to one call at a time; concurrent calls get fresh ones.
