@@ -243,7 +243,6 @@ class BalancedSampler {
     // lays out the pool, so that visiting classes in that order reads both in order.
     Draws(const BalancedSampler& sampler, std::int64_t epoch, Workspace& workspace, const std::int32_t* order)
         : replacement_(sampler.options_.replacement),
-          seed_(sampler.options_.seed),
           index_(sampler.index_),
           work_(workspace),
           pack_words_(sampler.options_.pack_words),
@@ -386,7 +385,6 @@ class BalancedSampler {
     // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
     static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
 
-
     // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
     // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (member i goes
     // to place below_u32(i + 1), for i >= 1: a class has at most 2^31 - 1 members), which reads the
@@ -489,7 +487,6 @@ class BalancedSampler {
     }
 
     const bool replacement_;
-    const std::uint64_t seed_;
     const ClassIndex& index_;
     Workspace& work_;
     const bool pack_words_;
@@ -797,6 +794,22 @@ class BalancedSampler {
       next.room += next.step;
       return room;
     };
+    // Calls use(value) for every slot of a run that BatchSchedule::next_runs gives.
+    const auto slot_values = [&](auto&& use) {
+      return [&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
+        const auto g = static_cast<std::size_t>(group);
+        if (several_per_batch[g] == 0) {
+          const auto room = static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
+          for (std::int32_t k = 0; k < static_cast<std::int32_t>(count); ++k) use(room + k);
+          return;
+        }
+        const std::int64_t size = groups_.size(g);
+        for (std::int64_t k = 0; k < count; ++k) {
+          use(~static_cast<std::int32_t>(first_by_place[g] + turn));
+          turn = turn + 1 == size ? 0 : turn + 1;
+        }
+      };
+    };
     work.batch_values.resize(static_cast<std::size_t>(batch));
 
     const std::int64_t last_batch = ((stop - 1) / batch) * shards + options_.shard_index;
@@ -823,17 +836,7 @@ class BalancedSampler {
       for (std::int64_t b = first; b < end; ++b) {
         const std::int64_t local_start = (b / shards) * batch;  // this batch's position in its shard
         if (b % shards != options_.shard_index || local_start + batch <= start) {
-          schedule.next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
-            const auto g = static_cast<std::size_t>(group);
-            for (std::int64_t k = 0; k < count; ++k) {
-              if (several_per_batch[g] == 0) {
-                wanted[room_start[g] + subtask + k - window_first[g]] = 0;
-              } else {
-                wanted[room_by_place(static_cast<std::int32_t>(first_by_place[g] + turn))] = 0;
-                turn = turn + 1 == groups_.size(g) ? 0 : turn + 1;
-              }
-            }
-          });
+          schedule.next_runs(slot_values([&](std::int32_t value) { wanted[value >= 0 ? value : room_by_place(~value)] = 0; }));
           continue;
         }
         // The batch in a uniformly random order: inside-out Fisher-Yates of its slots' values as
@@ -852,19 +855,7 @@ class BalancedSampler {
           }
           ++scheduled;
         };
-        schedule.next_runs([&](std::int32_t group, std::int64_t subtask, std::int64_t count, std::int64_t turn) {
-          const auto g = static_cast<std::size_t>(group);
-          if (several_per_batch[g] == 0) {
-            const auto room = static_cast<std::int32_t>(room_start[g] + subtask - window_first[g]);
-            for (std::int32_t k = 0; k < static_cast<std::int32_t>(count); ++k) place(room + k);
-            return;
-          }
-          const std::int64_t size = groups_.size(g);
-          for (std::int64_t k = 0; k < count; ++k) {
-            place(~static_cast<std::int32_t>(first_by_place[g] + turn));
-            turn = turn + 1 == size ? 0 : turn + 1;
-          }
-        });
+        schedule.next_runs(slot_values(place));
         const std::int64_t batch_begin = std::max(local_start, start) - start;
         const std::int64_t batch_end = std::min(local_start + batch, stop) - start;
         if (wanted_begin < 0) wanted_begin = batch_begin;
@@ -942,7 +933,7 @@ class BalancedSampler {
   // 64: 100,000 classes, 4.6e7 slots: 72 M/s with 64 draws per class per window, 126 with one
   // window; 10,000 classes, 4.6e7 slots: 96 with one window, 111 with 512 draws per class.
   std::int64_t window_slots() const noexcept {
-    const auto classes = static_cast<std::int64_t>(groups_.group_of().size());
+    const auto classes = static_cast<std::int64_t>(quotas_.size());
     if (kCachedDrawsPerClass * classes <= kCachedWindow) {
       return std::max<std::int64_t>(kCachedDrawsPerClass * classes, std::int64_t{1} << 14);
     }

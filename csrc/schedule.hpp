@@ -459,7 +459,7 @@ class QuotaGroups {
   std::size_t count() const noexcept { return quota_.size(); }
   // Class c's group, or -1 for a class of quota 0.
   std::int32_t group_of(std::size_t c) const noexcept { return group_of_[c]; }
-  const std::vector<std::int32_t>& group_of() const noexcept { return group_of_; }
+  std::size_t num_classes() const noexcept { return group_of_.size(); }
   // Every member's quota, and the number of members.
   std::int64_t quota(std::size_t g) const noexcept { return quota_[g]; }
   std::int64_t size(std::size_t g) const noexcept { return size_[g]; }
@@ -496,7 +496,7 @@ class BatchSchedule {
         first_member_(groups.count() + 1, 0),
         turn_(groups.count(), 0),
         scheduled_(groups.count(), 0) {
-    const auto num_classes = groups.group_of().size();
+    const auto num_classes = groups.num_classes();
     if (tie_order.size() != num_classes) throw std::invalid_argument("tie_order has the wrong length");
     for (std::size_t g = 0; g < groups.count(); ++g) first_member_[g + 1] = first_member_[g] + groups.size(g);
     members_.resize(static_cast<std::size_t>(first_member_.back()));
@@ -553,7 +553,7 @@ class BatchSchedule {
   static std::vector<std::int64_t> group_quotas(const QuotaGroups& groups) {
     std::vector<std::int64_t> quotas(groups.count());
     for (std::size_t g = 0; g < quotas.size(); ++g) {
-      if (groups.quota(g) > kMaxSlots / groups.size(g)) throw std::invalid_argument("an epoch must have at most 2^46 slots");
+      if (groups.quota(g) > SlotBuckets::kMaxSlots / groups.size(g)) throw std::invalid_argument("an epoch must have at most 2^46 slots");
       quotas[g] = groups.quota(g) * groups.size(g);
     }
     return quotas;
@@ -563,8 +563,6 @@ class BatchSchedule {
     std::iota(order.begin(), order.end(), 0);
     return order;
   }
-  static constexpr std::int64_t kMaxSlots = std::int64_t{1} << 46;
-
   const QuotaGroups& groups_;
   PfairSchedule pfair_;
   std::vector<std::int64_t> first_member_;  // per group (CSR) into members_

@@ -148,8 +148,8 @@ def test_batched_draws_equal_reference_given_the_classes(defect_labels, replacem
 
 def head_and_tail_labels():
     """Two large classes and a long tail of 300: batched epochs of 60,000 slots in batches of 16
-    give the large classes a slot in every batch (drawn in slot order) and the tail fewer (drawn in
-    turns, several windows of them per epoch)."""
+    give the large classes several slots in every batch (their staged draws handed out in the
+    order of their places) and the tail fewer (several windows of draws per epoch)."""
     counts = [30000, 12000] + np.linspace(300, 8, 300).astype(int).tolist()
     labels = np.repeat(np.arange(len(counts)), counts)
     np.random.default_rng(9).shuffle(labels)
@@ -162,8 +162,8 @@ def test_batched_epochs_of_several_windows_equal_reference(target, replacement):
     labels = head_and_tail_labels()
     options = dict(target=target, samples_per_epoch=60000, batch_size=16, replacement=replacement, seed=6)
     sampler = BalancedIndexSampler(labels, **options)
-    slot_order = sampler.quotas >= sampler.num_batches
-    assert slot_order.sum() == (2 if target == "instance" else 0)
+    several_per_batch = sampler.quotas > sampler.num_batches
+    assert several_per_batch.sum() == (2 if target == "instance" else 0)
     weights = [int(w) for w in target_weights(target, sampler.class_counts)]
     quotas = reference.apportion(sampler.samples_per_epoch, weights)
     got = sampler.epoch(2)

@@ -416,11 +416,12 @@ void test_whole_epochs_equal_their_slices_on_every_fill_path() {
     cases.push_back(mixed);
   }
   // Batched, 80,000 slots in batches of 16: five windows of draws in turns (quotas below the
-  // 5,000 batches), and with classes of a slot in every batch beside them.
+  // 5,000 batches), and with classes of several slots in every batch beside them (their rooms
+  // given out in the order of their places).
   cases.push_back({"batched in turns, several windows", std::vector<std::int64_t>(200, 7),
                    std::vector<std::uint64_t>(200, 400), 16});
   {
-    Case mixed{"batched in slot order and in turns", std::vector<std::int64_t>(4, 3000), std::vector<std::uint64_t>(4, 8000), 16};
+    Case mixed{"batched, several slots per batch and in turns", std::vector<std::int64_t>(4, 3000), std::vector<std::uint64_t>(4, 8000), 16};
     mixed.counts.insert(mixed.counts.end(), 200, 5);
     mixed.weights.insert(mixed.weights.end(), 200, 240);
     cases.push_back(mixed);
