@@ -1,0 +1,90 @@
+"""Argument checks shared by the whole package, with one wording everywhere.
+
+Every public function checks its arguments here before they reach the C++ core, so that an error
+names the argument and the value it got. The core checks its own preconditions again.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import TypeVar
+
+import numpy as np
+
+#: What a file that cannot be read does: fail naming it, or be replaced by another draw of its class.
+ON_ERROR = ("raise", "skip")
+
+#: Seeds are 64-bit: every value in [0, 2**64) is valid everywhere.
+SEED_LIMIT = 1 << 64
+
+#: Epoch numbers and positions are int64 in the core.
+INT64_LIMIT = 1 << 63
+
+T = TypeVar("T")
+
+
+def is_int(value: object) -> bool:
+    """True for Python and NumPy integers, False for bools (which are ints to Python)."""
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_number(value: object) -> bool:
+    """True for real numbers (ints, floats, NumPy scalars), False for bools."""
+    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int, or TypeError / ValueError naming ``name`` and the value.
+
+    Examples
+    --------
+    >>> check_int("batch_size", 32, minimum=1)
+    32
+    >>> check_int("batch_size", 2.0, minimum=1)
+    Traceback (most recent call last):
+    TypeError: batch_size must be an integer, got float 2.0
+    """
+    if not is_int(value):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    number = int(value)  # type: ignore[call-overload]
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be <= {maximum:,}, got {number:,}")
+    return number
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A seed in [0, 2**64).
+
+    Examples
+    --------
+    >>> check_seed(2**64 - 1) == 2**64 - 1
+    True
+    """
+    seed = check_int(name, value, minimum=0)
+    if seed >= SEED_LIMIT:
+        raise ValueError(f"{name} must be < 2**64, got {seed}")
+    return seed
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` as a bool; only bools (Python or NumPy) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: T, choices: Sequence[T]) -> T:
+    """``value`` if it is one of ``choices``, else ValueError listing them.
+
+    Examples
+    --------
+    >>> check_choice("on_error", "skip", ON_ERROR)
+    'skip'
+    """
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+    return value
