@@ -56,6 +56,27 @@ def list_image_files(directory) -> tuple[list[str], np.ndarray, list[str]]:
     return paths, np.asarray(labels, dtype=np.int32), class_names
 
 
+def substitutes(labels: np.ndarray, bad: np.ndarray, seed: int) -> np.ndarray:
+    """For every sample, itself if readable, else a readable sample of the same class.
+
+    Examples
+    --------
+    >>> substitutes(np.array([0, 0, 1, 1]), np.array([False, True, False, False]), seed=0).tolist()
+    [0, 0, 2, 3]
+    """
+    substitute = np.arange(labels.size, dtype=np.int64)
+    if not bad.any():
+        return substitute
+    rng = np.random.default_rng(seed)
+    for c in np.unique(labels[bad]):
+        good = np.flatnonzero((labels == c) & ~bad)
+        broken = np.flatnonzero((labels == c) & bad)
+        if good.size == 0:
+            raise ValueError(f"class {c} has no readable image left ({broken.size} files failed the check)")
+        substitute[broken] = rng.choice(good, size=broken.size)
+    return substitute
+
+
 def check_image_file(path) -> str | None:
     """Why `path` is not a whole image, or None. Reads only its first and last 16 bytes.
 

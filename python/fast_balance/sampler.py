@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from typing import Iterator, NamedTuple, Union
 
@@ -208,6 +209,11 @@ class BalancedIndexSampler:
         self._shard_index = shard_index
         self._epoch = 0
         self._position = 0
+        digest = hashlib.blake2b(digest_size=8)
+        digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
+        digest.update(np.ascontiguousarray(weights, dtype="<u8").tobytes())
+        digest.update(repr((num_classes, size, batch_size, bool(replacement), seed, num_shards)).encode())
+        self._fingerprint = digest.hexdigest()
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -251,6 +257,11 @@ class BalancedIndexSampler:
     @property
     def shard_index(self) -> int:
         return self._shard_index
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the stream: the same for samplers built with the same labels and options."""
+        return self._fingerprint
 
     @property
     def num_batches(self) -> int:

@@ -1,74 +1,84 @@
-"""One training process for the resume test: trains, records what the model consumed, may die.
+"""One training process of the resume tests: trains, records every batch the model trained on.
 
-    python resume_worker.py IMAGES OUT.npz STATE.json {full|kill AFTER_BATCHES|resume}
+    python resume_worker.py IMAGES RECORD.npz STATE.json [STOP_AFTER]
+
+Trains EPOCHS epochs through InputCheckpoint.fit, resuming from STATE.json when it exists. After
+each trained batch it rewrites RECORD.npz with the labels, indices and pixel sums trained so far.
+With STOP_AFTER (a number of batches; 0 means before the first), it then writes RECORD.npz.stopped
+and waits to be killed from outside.
 """
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
 
-from fast_balance import BalancedIndexSampler
 from fast_balance.files import list_image_files
 from fast_balance.tf import InputCheckpoint, balanced_dataset
 
 EPOCHS = 2
 BATCH = 12
-consumed_labels, consumed_sums = [], []
+trained: dict[str, list] = {"labels": [], "indices": [], "sums": []}
 
 
 class RecordingModel(tf.keras.Sequential):
-    """Keeps the labels and pixel sums of every batch it trains on (run eagerly)."""
+    """Keeps what every batch it trains on holds (run eagerly)."""
 
     def train_step(self, data):
-        images, labels = data
-        consumed_labels.append(labels.numpy())
-        consumed_sums.append(tf.reduce_sum(images, axis=[1, 2, 3]).numpy())
-        return super().train_step(data)
+        images, labels, indices = data
+        trained["labels"].append(labels.numpy())
+        trained["indices"].append(indices.numpy())
+        trained["sums"].append(tf.reduce_sum(images, axis=[1, 2, 3]).numpy())
+        return super().train_step((images, labels))
 
 
 def save(path):
-    np.savez(path, labels=np.concatenate(consumed_labels), sums=np.concatenate(consumed_sums))
+    arrays = {key: np.concatenate(values) if values else np.empty(0) for key, values in trained.items()}
+    np.savez(path, **arrays)
 
 
-class DieAfter(tf.keras.callbacks.Callback):
-    """A preemption: the process ends abruptly after `batches` trained batches."""
+class Record(tf.keras.callbacks.Callback):
+    """Saves the record after every batch; at the stop point, says so and waits for SIGKILL."""
 
-    def __init__(self, batches, out):
+    def __init__(self, path, stop_after):
         super().__init__()
-        self.left, self.out = batches, out
+        self.path, self.stop_after, self.batches = path, stop_after, 0
+
+    def stop_here(self):
+        save(self.path)
+        with open(self.path + ".stopped", "w") as marker:
+            marker.write("stopped")
+        while True:
+            time.sleep(1)
+
+    def on_train_begin(self, logs=None):
+        if self.stop_after == 0:
+            self.stop_here()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.left -= 1
-        if self.left == 0:
-            save(self.out)
-            os._exit(17)
+        self.batches += 1
+        save(self.path)
+        if self.batches == self.stop_after:
+            self.stop_here()
 
 
 def main():
-    images, out, state_path, mode = sys.argv[1:5]
+    images, record, state_path = sys.argv[1:4]
+    stop_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
     paths, labels, _ = list_image_files(images)
-    sampler = BalancedIndexSampler(labels, batch_size=BATCH, seed=5)
-    initial_epoch = 0
-    if mode == "resume":
-        state = InputCheckpoint.load(state_path)
-        sampler.load_state_dict(state)
-        initial_epoch = state["epoch"]
-    ds = balanced_dataset(paths, labels, image_size=(24, 24), batch_size=BATCH, sampler=sampler, augment="all",
-                          seed=5, progress=False)
+    ds = balanced_dataset(paths, labels, image_size=(24, 24), batch_size=BATCH, augment="all", seed=5,
+                          with_indices=True, progress=False)
     tf.keras.utils.set_random_seed(0)
     model = RecordingModel([tf.keras.Input((24, 24, 3)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(3)])
     model.compile("sgd", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
-    tracker = InputCheckpoint(ds if ds.remainder is None else ds.remainder, path=state_path)
-    callbacks = [tracker] + ([DieAfter(int(sys.argv[5]), out)] if mode == "kill" else [])
-    if ds.remainder is not None:  # the rest of the interrupted epoch, then whole epochs
-        model.fit(ds.remainder, epochs=initial_epoch + 1, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
-        initial_epoch += 1
-    model.fit(ds, epochs=EPOCHS, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
-    save(out)
+    checkpoint = InputCheckpoint(ds, path=state_path)
+    for _ in ds.take(1):  # a preview, as Keras tutorials do: it must not move training off its epochs
+        pass
+    checkpoint.fit(model, epochs=EPOCHS, callbacks=[Record(record, stop_after)], verbose=0)
+    save(record)
 
 
 if __name__ == "__main__":

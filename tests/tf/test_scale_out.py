@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,43 +21,125 @@ from fast_balance.tf import InputCheckpoint, balanced_dataset
 HERE = Path(__file__).resolve().parent
 
 
-def run_worker(*args, expect=0):
+def run_worker(*args, stop_after=None, timeout=300):
+    """Runs resume_worker.py; with ``stop_after``, SIGKILLs it from outside once it reports that
+    point, and returns only after it is dead."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(HERE)] + sys.path)}
-    result = subprocess.run([sys.executable, str(HERE / "resume_worker.py"), *map(str, args)],
-                            capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == expect, result.stderr[-3000:]
+    command = [sys.executable, str(HERE / "resume_worker.py"), *map(str, args)]
+    if stop_after is None:
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return
+    marker = Path(f"{args[1]}.stopped")
+    process = subprocess.Popen([*command, str(stop_after)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert time.monotonic() < deadline, "the worker never reached its stop point"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("kill_after", [4, 9])  # inside the first epoch (6 batches), inside the second
-def test_resume_after_a_kill_continues_where_the_model_stopped(image_folder, tmp_path, kill_after):
+@pytest.fixture(scope="module")
+def uninterrupted(image_folder, tmp_path_factory):
     root, _, _ = image_folder
-    run_worker(root, tmp_path / "full.npz", tmp_path / "full.json", "full")
+    folder = tmp_path_factory.mktemp("full")
+    run_worker(root, folder / "full.npz", folder / "state.json")
+    return np.load(folder / "full.npz")
+
+
+# 6 batches per epoch: before the first batch, inside the first epoch, exactly at the boundary
+# between the epochs (state: epoch 1, position 0), inside the second.
+@pytest.mark.parametrize("stop_after", [0, 4, 6, 9])
+def test_resume_after_sigkill_trains_exactly_what_an_uninterrupted_run_trains(
+    image_folder, tmp_path, uninterrupted, stop_after
+):
+    root, _, _ = image_folder
     state = tmp_path / "state.json"
-    run_worker(root, tmp_path / "killed.npz", state, "kill", kill_after, expect=17)
-    saved = json.loads(state.read_text())
-    assert saved == {"seed": 5, "epoch": kill_after // 6, "position": kill_after % 6 * 12}
-    run_worker(root, tmp_path / "resumed.npz", state, "resume")
-    full, killed, resumed = (np.load(tmp_path / f"{name}.npz") for name in ("full", "killed", "resumed"))
-    assert killed["labels"].size == kill_after * 12
-    for key in ("labels", "sums"):
+    run_worker(root, tmp_path / "killed.npz", state, stop_after=stop_after)
+    if stop_after == 0:
+        assert not state.exists()
+    else:
+        saved = json.loads(state.read_text())
+        assert (saved["epoch"], saved["position"]) == (stop_after // 6, stop_after % 6 * 12)
+    run_worker(root, tmp_path / "resumed.npz", state)
+    killed, resumed = (np.load(tmp_path / f"{name}.npz") for name in ("killed", "resumed"))
+    assert killed["labels"].size == stop_after * 12
+    for key in ("labels", "indices", "sums"):
         joined = np.concatenate([killed[key], resumed[key]])
-        assert joined.shape == full[key].shape
-        assert np.allclose(joined, full[key], rtol=0, atol=1e-3)  # same images, same augmentation
+        assert joined.shape == uninterrupted[key].shape
+        assert np.allclose(joined, uninterrupted[key], rtol=0, atol=1e-3), key  # same images, same augmentation
+    assert json.loads(state.read_text())["epoch"] == 2
 
 
 def test_input_checkpoint_state_is_saved_by_tf_train_checkpoint(image_folder, tmp_path):
     _, paths, labels = image_folder
     ds = balanced_dataset(paths, labels, image_size=(16, 16), batch_size=12, seed=1, progress=False)
     tracker = InputCheckpoint(ds)
+    tracker.on_train_begin()
     tracker.on_epoch_begin(0)
     tracker.on_train_batch_end(2)  # three batches trained
     checkpoint = tf.train.Checkpoint(input=tracker.state)
     saved = checkpoint.save(str(tmp_path / "ckpt"))
     restored = InputCheckpoint(ds)
     tf.train.Checkpoint(input=restored.state).restore(saved).assert_consumed()
-    assert restored.state.state_dict() == {"seed": 1, "epoch": 0, "position": 36} == tracker.state_dict()
+    expected = {"fingerprint": ds.sampler.fingerprint, "epoch": 0, "position": 36}
+    assert restored.state_dict() == expected == tracker.state_dict()
     with pytest.raises(TypeError, match="balanced_dataset"):
         InputCheckpoint(tf.data.Dataset.range(3))
+
+
+def test_input_checkpoint_refuses_a_state_of_another_sampler(image_folder, tmp_path):
+    _, paths, labels = image_folder
+    ds = balanced_dataset(paths, labels, image_size=(16, 16), batch_size=12, seed=1, progress=False)
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"fingerprint": "0" * 16, "epoch": 1, "position": 0}))
+    with pytest.raises(ValueError, match="another sampler"):
+        InputCheckpoint(ds, path=path)
+    for bad, message in ((1.5, "integer"), (-1, ">= 0")):
+        path.write_text(json.dumps({"fingerprint": ds.sampler.fingerprint, "epoch": bad, "position": 0}))
+        with pytest.raises((TypeError, ValueError), match=message):
+            InputCheckpoint(ds, path=path)
+    path.write_text(json.dumps({"fingerprint": ds.sampler.fingerprint, "epoch": 0, "position": 5}))
+    with pytest.raises(ValueError, match="not a whole number of batches"):
+        InputCheckpoint(ds, path=path)
+
+
+def test_pinned_epochs_ignore_previews_and_plain_fit_counts_passes(image_folder):
+    _, paths, labels = image_folder
+    ds = balanced_dataset(paths, labels, image_size=(16, 16), batch_size=12, seed=1, with_indices=True,
+                          progress=False)
+    reference = BalancedIndexSampler(labels, batch_size=12, seed=1)
+    seen = []
+
+    class Recording(tf.keras.Sequential):
+        def train_step(self, data):
+            x, y, indices = data
+            seen.append(indices.numpy())
+            return super().train_step((x, y))
+
+    class Preview(tf.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            for _ in ds.take(1):
+                pass
+
+    model = Recording([tf.keras.Input((16, 16, 3)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(3)])
+    model.compile("sgd", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
+    for _ in ds.take(1):
+        pass
+    InputCheckpoint(ds).fit(model, epochs=3, callbacks=[Preview()], verbose=0)
+    expected = np.concatenate([reference.epoch(e).indices for e in range(3)])
+    assert np.array_equal(np.concatenate(seen), expected)
+    # Without InputCheckpoint.fit every pass is the next epoch, previews included.
+    seen.clear()
+    ds.next_epoch.assign(0)
+    tracker = InputCheckpoint(ds)
+    model.fit(ds, epochs=2, callbacks=[tracker], verbose=0)
+    assert np.array_equal(np.concatenate(seen), np.concatenate([reference.epoch(e).indices for e in range(2)]))
+    assert tracker.state_dict()["epoch"] == 2 and tracker.state_dict()["position"] == 0
 
 
 def test_materialized_epochs_hold_no_python_and_match_the_sampler(image_folder):
@@ -67,7 +151,7 @@ def test_materialized_epochs_hold_no_python_and_match_the_sampler(image_folder):
     got = np.concatenate([i.numpy() for _, _, i in ds])
     reference = BalancedIndexSampler(labels, batch_size=12, seed=2)
     assert np.array_equal(got, np.concatenate([reference.epoch(0).indices, reference.epoch(1).indices]))
-    assert len(ds) == 12 and ds.sampler.current_epoch == 2
+    assert len(ds) == 12 and ds.next_epoch is None and ds.epochs_per_pass == 2
 
 
 def test_tf_data_service_delivers_every_scheduled_sample_once_in_balanced_batches(image_folder):

@@ -1,14 +1,73 @@
 """Batched augmentation: whole-batch ops, with random parameters drawn per sample.
 
-Randomness is stateless, keyed by a per-batch seed, so an epoch's augmented images are the same
-on every run with the same seed.
+Randomness is stateless, keyed per batch by a fold-in chain over (seed, epoch, batch of the epoch)
+(see docs/determinism.md), so an epoch's augmented images are the same on every run, and a resumed
+run augments exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Union
 
 import tensorflow as tf
+
+#: What ``augment=`` may name; a callable ``fn(images, mask) -> images`` is the fourth choice.
+AUGMENT_POLICIES = ("repeats", "all", "none")
+AugmentPolicy = Union[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]]
+#: The augmentation parameters ``augment_options`` may set.
+AUGMENT_OPTIONS = ("crop", "flip", "brightness", "contrast", "saturation")
+# Separates the augmentation's keys from any other use of the same seed.
+_AUGMENT_DOMAIN = 0x6175676D  # "augm"
+
+
+def batch_key(seed: int, epoch: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """The stateless key (int64 [2]) of one batch's augmentation.
+
+    A keyed hash, not an arithmetic mix: ``fold_in(fold_in([seed, domain], epoch), batch)``, so no
+    two (seed, epoch, batch) share a key by coincidence (a xor of seed and epoch would make seed 0
+    epoch 1 augment like seed 1 epoch 0), and every seed in [0, 2**64) works.
+
+    Examples
+    --------
+    >>> a = batch_key(0, tf.constant(1, tf.int64), tf.constant(0, tf.int64))
+    >>> b = batch_key(1, tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+    >>> bool(tf.reduce_all(a == b))
+    False
+    """
+    signed = seed - (1 << 64) if seed >= 1 << 63 else seed  # the same 64 bits as int64
+    base = tf.constant([signed, _AUGMENT_DOMAIN], tf.int64)
+    fold_in = tf.random.experimental.stateless_fold_in
+    return fold_in(fold_in(base, tf.cast(epoch, tf.int64)), tf.cast(batch, tf.int64))
+
+
+def check_policy(augment: object, augment_options: dict | None) -> dict:
+    """Checks ``augment`` and ``augment_options``; returns the options as a dict."""
+    if not (isinstance(augment, str) and augment in AUGMENT_POLICIES) and not callable(augment):
+        raise ValueError(f"augment must be one of {AUGMENT_POLICIES} or a callable(images, mask), got {augment!r}")
+    options = dict(augment_options or {})
+    unknown = sorted(set(options) - set(AUGMENT_OPTIONS))
+    if unknown:
+        raise ValueError(f"augment_options: unknown {unknown}; known: {list(AUGMENT_OPTIONS)}")
+    return options
+
+
+def apply_policy(
+    images: tf.Tensor, repeats: tf.Tensor, key: tf.Tensor, augment: AugmentPolicy, options: dict
+) -> tf.Tensor:
+    """float32 [B, H, W, 3] in [0, 1] from a uint8 batch, augmented where the policy says.
+
+    ``"repeats"`` augments the samples drawn before in the epoch (``repeats >= 1``), ``"all"``
+    every sample, ``"none"`` none; a callable gets the float batch and the repeats mask.
+    """
+    if augment == "none":
+        return tf.cast(images, tf.float32) / 255.0
+    mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
+    if callable(augment):
+        return augment(tf.cast(images, tf.float32) / 255.0, mask)
+    # The uint8 batch goes in: the conversion rides along with the first augmentation op.
+    return augment_batch(images, mask, key, **options)
 
 
 def _uniform(seed: tf.Tensor, salt: int, shape, low: float, high: float) -> tf.Tensor:
@@ -60,7 +119,7 @@ def augment_batch(
     ----------
     images : uint8 [B, H, W, 3] (0-255), or float [B, H, W, 3] in [0, 1]
     mask : bool [B]
-    seed : int64 [2], the batch's stateless seed
+    seed : int64 [2], the batch's stateless key (`batch_key`)
     crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3) and horizontal flip.
     brightness, contrast, saturation : maximum relative change of each (0 disables).
 
