@@ -82,6 +82,7 @@ def test_bad_targets(target, error, message):
         ({"shard_index": -1}, ValueError, "shard_index must be >= 0"),
         ({"seed": -1}, ValueError, "seed must be >= 0"),
         ({"seed": 1 << 64}, ValueError, "seed must be < 2"),
+        ({"seed": 1.5}, TypeError, "seed must be an integer"),
         ({"num_classes": 0}, ValueError, "num_classes must be >= 1"),
         ({"replacement": "yes"}, TypeError, "replacement must be a bool"),
     ],
@@ -99,14 +100,73 @@ def test_bad_epoch_slices_and_states():
         sampler.epoch(0, 5, 2)
     with pytest.raises(ValueError, match="stop <= 9"):
         sampler.epoch(0, 0, 10)
-    with pytest.raises(ValueError, match="seed 2"):
-        sampler.load_state_dict({"seed": 2, "epoch": 0, "position": 0})
-    with pytest.raises(KeyError, match="position"):
-        sampler.load_state_dict({"seed": 1, "epoch": 0})
-    with pytest.raises(ValueError, match="beyond"):
-        sampler.load_state_dict({"seed": 1, "epoch": 0, "position": 10})
+    with pytest.raises(ValueError, match="epoch must be <= "):
+        sampler.epoch(2**63)
+    with pytest.raises(TypeError, match="epoch must be an integer, got float"):
+        sampler.epoch(1.0)
     with pytest.raises(ValueError, match="num_batches needs batch_size"):
         sampler.num_batches
+
+
+def test_out_arrays_that_share_memory_are_refused():
+    sampler = BalancedIndexSampler(LABELS, batch_size=3, seed=1)
+    good = sampler.epoch(0)
+    both = np.zeros(2 * len(sampler), dtype=np.int32)
+    with pytest.raises(ValueError, match="out.labels and out.repeats share memory"):
+        sampler.epoch(1, out=(good.indices, both[: len(sampler)], both[1 : len(sampler) + 1]))
+    with pytest.raises(ValueError, match="share memory"):
+        sampler.epoch(1, out=(good.indices, good.labels, good.labels))
+
+
+@pytest.mark.parametrize(
+    "labels, kwargs, error, message",
+    [
+        (np.array([0, 1, 1], dtype=">i4"), {}, None, None),  # big-endian labels are labels
+        (np.array([0, 2**63], dtype=np.uint64), {}, ValueError, r"< 2\*\*31 - 1 .* label 9223372036854775808 at position 1"),
+        (np.array([0, 2**31], dtype=np.int64), {}, ValueError, "label 2147483648 at position 1"),
+        ((c for c in [0, 1]), {}, TypeError, "got a generator; materialise it first"),
+        (np.array([0, None], dtype=object), {}, TypeError, "integer dtype, got object"),
+        (LABELS, {"batch_size": 2**32}, ValueError, "batch_size must be <= 67,108,864, got 4,294,967,296"),
+        (LABELS, {"seed": 2**64}, ValueError, "seed must be < 2\\*\\*64"),
+        (LABELS, {"seed": 2**64 - 1}, None, None),
+        (LABELS, {"num_classes": 2**31}, ValueError, "num_classes must be <= 2,147,483,647"),
+        (np.arange(8) % 2, {"batch_size": 1, "samples_per_epoch": 2**33}, ValueError, "more than the 2,147,483,647"),
+    ],
+)
+def test_clear_errors_instead_of_raw_failures(labels, kwargs, error, message):
+    if error is None:
+        sampler = BalancedIndexSampler(labels, **kwargs)
+        assert np.array_equal(np.asarray(labels)[sampler.epoch(0).indices], sampler.epoch(0).labels)
+        return
+    with pytest.raises(error, match=message):
+        BalancedIndexSampler(labels, **kwargs)
+
+
+def test_big_endian_labels_give_the_native_stream():
+    native = BalancedIndexSampler(np.array([0, 1, 1, 2, 0, 0], dtype="<i4"), seed=3, batch_size=3)
+    swapped = BalancedIndexSampler(np.array([0, 1, 1, 2, 0, 0], dtype=">i8"), seed=3, batch_size=3)
+    assert all(np.array_equal(a, b) for a, b in zip(native.epoch(2), swapped.epoch(2)))
+    assert native.fingerprint == swapped.fingerprint
+
+
+def test_a_huge_largest_label_fails_fast_without_memory(tmp_path):
+    # One label of 10**8 among two: the error must come from the labels, not after allocating per class.
+    code = (
+        "import resource, time, fast_balance;"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30));"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        "    fast_balance.BalancedIndexSampler([0, 1, 10**8])\n"
+        "except ValueError as error:\n"
+        "    print('ValueError', 'asks for 99,999,998 classes with no samples' in str(error), time.perf_counter() - start)"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    kind, named, seconds = out.stdout.split()
+    assert (kind, named) == ("ValueError", "True"), out.stderr[-2000:]
+    assert float(seconds) < 1.0
 
 
 def test_core_checks_its_own_preconditions():

@@ -405,33 +405,122 @@ def test_slices_equal_the_whole_epoch(tail_labels, batch_size, replacement):
 
 
 @pytest.mark.parametrize("batch_size", [None, 10])
-def test_resume_equals_the_uninterrupted_stream(tail_labels, batch_size):
+def test_iterator_resumes_from_its_state_exactly(tail_labels, batch_size):
     def make():
         return BalancedIndexSampler(tail_labels, batch_size=batch_size, samples_per_epoch=500, seed=12)
 
-    uninterrupted = make()
-    stream = [np.asarray(x).tolist() for _ in range(3) for x in uninterrupted]
-
-    first = make()
-    iterator = iter(first)
-    consumed = [np.asarray(next(iterator)).tolist() for _ in range(37)]
+    stream = [np.asarray(x).tolist() for x in make().iterator(epochs=3)]
+    first = make().iterator()
+    consumed = [np.asarray(next(first)).tolist() for _ in range(37)]
     state = first.state_dict()
-    assert state == {"seed": 12, "epoch": 0, "position": 37 * (batch_size or 1)}
-    resumed = make()
+    assert state == {"fingerprint": make().fingerprint, "epoch": 0, "position": 37 * (batch_size or 1)}
+    resumed = make().iterator(epochs=3)
     resumed.load_state_dict(state)
     rest = [np.asarray(x).tolist() for x in resumed]
-    rest += [np.asarray(x).tolist() for _ in range(2) for x in resumed]
     assert consumed + rest == stream
-    assert resumed.current_epoch == 3
+    assert resumed.epoch == 3 and resumed.position == 0
 
 
-def test_iteration_advances_epochs(defect_labels):
+def test_a_state_at_the_end_of_an_epoch_resumes_the_next_epoch(defect_labels):
+    sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
+    stream = sampler.iterator()
+    for _ in range(8):
+        next(stream)
+    state = stream.state_dict()
+    assert (state["epoch"], state["position"]) == (0, 64)
+    resumed = sampler.iterator()
+    resumed.load_state_dict(state)
+    assert (resumed.epoch, resumed.position) == (1, 0)
+    assert np.array_equal(next(resumed), sampler.epoch(1).indices[:8])
+
+
+def test_the_sampler_is_a_plan_and_each_iterator_its_own_cursor(defect_labels):
     sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
     first = np.concatenate(list(sampler))
-    second = np.concatenate(list(sampler))
-    assert np.array_equal(first, sampler.epoch(0).indices) and np.array_equal(second, sampler.epoch(1).indices)
-    sampler.set_epoch(0)
-    assert np.array_equal(np.concatenate(list(sampler)), first)
+    again = np.concatenate(list(sampler))
+    assert np.array_equal(first, sampler.epoch(0).indices) and np.array_equal(again, first)
+    a, b = iter(sampler), iter(sampler)
+    next(a)
+    assert np.array_equal(next(b), sampler.epoch(0).indices[:8])  # b is not moved by a
+    assert np.array_equal(np.concatenate(list(sampler.iterator(1, epochs=1))), sampler.epoch(1).indices)
+    assert not hasattr(sampler, "state_dict") and not hasattr(sampler, "set_epoch")
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_threads_sharing_an_iterator_get_every_item_exactly_once(tail_labels, batch_size):
+    sampler = BalancedIndexSampler(tail_labels, batch_size=batch_size, samples_per_epoch=4000, seed=2)
+    shared = sampler.iterator(epochs=2)
+    taken: list[list] = [[] for _ in range(4)]
+
+    def work(out):
+        for item in shared:
+            out.append(np.asarray(item).tolist())
+
+    threads = [threading.Thread(target=work, args=(out,)) for out in taken]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    items = [item for out in taken for item in out]
+    expected = [np.asarray(x).tolist() for x in sampler.iterator(epochs=2)]
+    assert len(items) == len(expected) == 2 * 4000 // (batch_size or 1)
+    assert sorted(map(str, items)) == sorted(map(str, expected))
+    assert shared.epoch == 2 and shared.position == 0
+
+
+def test_states_are_checked_not_coerced(defect_labels):
+    sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
+    good = sampler.iterator().state_dict()
+    stream = sampler.iterator()
+    for key, value, error, message in [
+        ("epoch", 7.9, TypeError, "must be an integer, got float 7.9"),
+        ("epoch", "7", TypeError, "must be an integer, got str '7'"),
+        ("epoch", True, TypeError, "must be an integer, got bool"),
+        ("epoch", -1, ValueError, ">= 0"),
+        ("position", 4, ValueError, "not a whole number of batches of 8"),
+        ("position", 72, ValueError, "<= 64"),
+        ("fingerprint", "0" * 16, ValueError, "another sampler"),
+    ]:
+        with pytest.raises(error, match=message):
+            stream.load_state_dict({**good, key: value})
+    with pytest.raises(KeyError, match="position"):
+        stream.load_state_dict({"fingerprint": good["fingerprint"], "epoch": 0})
+    other_seed = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=2).iterator()
+    other_labels = BalancedIndexSampler(defect_labels[::-1], batch_size=8, samples_per_epoch=64, seed=1).iterator()
+    other_shard = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1, num_shards=2)
+    for other in (other_seed, other_labels, other_shard.iterator()):
+        with pytest.raises(ValueError, match="another sampler"):
+            other.load_state_dict(good)
+
+
+def test_fingerprints_tell_samplers_apart(defect_labels):
+    base = dict(batch_size=8, seed=1)
+    same = BalancedIndexSampler(defect_labels.astype(np.int8), **base).fingerprint
+    assert BalancedIndexSampler(defect_labels, **base).fingerprint == same
+    for change in ({"seed": 2}, {"batch_size": 16}, {"target": 0.5}, {"replacement": True},
+                   {"samples_per_epoch": 1024}, {"target": "instance"}):
+        assert BalancedIndexSampler(defect_labels, **{**base, **change}).fingerprint != same, change
+
+
+def _pickled_epoch_digest(payload: bytes) -> str:
+    import pickle
+
+    sampler = pickle.loads(payload)
+    e = sampler.epoch(3)
+    return hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest()
+
+
+def test_samplers_pickle_to_the_same_stream_in_a_spawned_process(tail_labels):
+    import multiprocessing
+    import pickle
+
+    sampler = BalancedIndexSampler(tail_labels, target=0.5, batch_size=16, seed=2**64 - 1, num_shards=2,
+                                   shard_index=1)
+    payload = pickle.dumps(sampler)
+    copy = pickle.loads(payload)
+    assert copy.fingerprint == sampler.fingerprint and digest(copy, 3) == digest(sampler, 3)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_pickled_epoch_digest, (payload,)) == digest(sampler, 3)
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])

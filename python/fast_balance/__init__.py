@@ -3,9 +3,10 @@
 ``import fast_balance`` needs only NumPy; ``fast_balance.tf`` (TensorFlow) is imported on use.
 """
 
+from .iterator import SamplerIterator
 from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
 from .weights import class_weights
 
 __version__ = "0.1.0"
-__all__ = ["BalancedIndexSampler", "Epoch", "StreamRebalancer", "class_weights", "__version__"]
+__all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator", "StreamRebalancer", "class_weights", "__version__"]

@@ -1,21 +1,29 @@
-"""BalancedIndexSampler: exact, reproducible class-balanced index streams."""
+"""BalancedIndexSampler: exact, reproducible class-balanced index streams, as a pure plan."""
 
 from __future__ import annotations
 
 import hashlib
-import numbers
-from typing import Iterator, NamedTuple, Union
+import os
+from typing import NamedTuple, Union
 
 import numpy as np
 
 from . import _core
-from .weights import Target, target_probabilities, target_weights
+from ._checks import check_bool, check_int, check_seed
+from .iterator import SamplerIterator
+from .labels import MAX_CLASSES, count_classes, normalize_labels
+from .weights import Target, check_weights, integer_weights, present_class_weights
 
 SamplesPerEpoch = Union[str, int]
 SAMPLES_PER_EPOCH_NAMES = ("max", "min", "n")
 
-# Iteration materialises the epoch this many samples at a time.
-_ITER_CHUNK = 1 << 20
+#: The core's limits: slots of an epoch (the bucket arithmetic's), samples of a batch, and
+#: batches of an epoch (the batch schedule counts them in int32).
+MAX_SAMPLES_PER_EPOCH = 1 << 46
+MAX_BATCH_SIZE = 1 << 26
+MAX_BATCHES = (1 << 31) - 1
+# A class's draws are numbered over all epochs (epoch * quota + k) below this.
+_DRAW_LIMIT = 1 << 62
 
 
 class Epoch(NamedTuple):
@@ -26,55 +34,43 @@ class Epoch(NamedTuple):
     repeats: np.ndarray  #: int32 times the same index was emitted earlier in the epoch (0 = first view)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+def physical_memory() -> int:
+    """Bytes of memory of this machine (64 GiB where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 64 << 30
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def normalize_labels(labels) -> tuple[np.ndarray, int]:
-    """Checks labels and returns them as a 1-D integer array (no copy when possible) and max + 1."""
-    array = np.asarray(labels)
-    if array.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError("labels is empty")
-    if array.dtype == np.bool_ or array.dtype.kind not in "iu":
-        raise TypeError(f"labels must have an integer dtype, got {array.dtype}")
-    low = int(array.min())
-    if low < 0:
-        position = int(np.argmax(array < 0))
-        raise ValueError(f"labels must be >= 0; label {low} at position {position}")
-    return array, int(array.max()) + 1
-
-MAX_SAMPLES_PER_EPOCH = 1 << 46  # the core's limit; at 16 bytes a slot, a petabyte of output
+def _gib(size: int) -> str:
+    return f"{size / 2**30:,.1f} GiB"
 
 
 def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights: np.ndarray, unit: int) -> int:
-    """Samples in one epoch over all shards, a multiple of `unit` (batch_size * num_shards)."""
-    active = [(int(n), int(w)) for n, w in zip(counts, weights) if w > 0]
-    total_weight = sum(w for _, w in active)
+    """Samples in one epoch over all shards, a multiple of ``unit`` (batch_size * num_shards)."""
+    active = weights > 0
+    n, w = counts[active], weights[active]
+    total_weight = int(w.astype(object).sum())
     if isinstance(samples_per_epoch, str):
-        if samples_per_epoch == "max":  # smallest epoch in which every class gets at least its count
-            size = max(-(-n * total_weight // w) for n, w in active)
-        elif samples_per_epoch == "min":  # largest epoch in which no class gets more than its count
-            size = min(n * total_weight // w for n, w in active)
-            return max(unit, size // unit * unit)
-        elif samples_per_epoch == "n":
-            size = int(counts.sum())
-        else:
+        if samples_per_epoch not in SAMPLES_PER_EPOCH_NAMES:
             raise ValueError(
                 f"samples_per_epoch must be one of {SAMPLES_PER_EPOCH_NAMES} or a positive integer, "
                 f"got {samples_per_epoch!r}"
             )
+        if samples_per_epoch == "n":
+            size = int(counts.sum())
+        else:
+            # Exact integer arithmetic on the few classes that can be the extreme one.
+            ratio = n / w.astype(np.float64)
+            extreme = ratio.max() if samples_per_epoch == "max" else ratio.min()
+            near = np.flatnonzero(np.isclose(ratio, extreme, rtol=1e-9, atol=0))
+            if samples_per_epoch == "max":  # smallest epoch in which every class gets at least its count
+                size = max(-(-int(n[c]) * total_weight // int(w[c])) for c in near)
+            else:  # largest epoch in which no class gets more than its count
+                size = min(int(n[c]) * total_weight // int(w[c]) for c in near)
+                return max(unit, size // unit * unit)
     else:
-        size = _check_int("samples_per_epoch", samples_per_epoch, 1)
+        size = check_int("samples_per_epoch", samples_per_epoch, minimum=1)
     size = -(-size // unit) * unit
     if size > MAX_SAMPLES_PER_EPOCH:
         raise ValueError(
@@ -83,8 +79,8 @@ def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights:
     return size
 
 
-def _output_views(out, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first `size` elements of each of the three `out` arrays, checked for `fill_into`."""
+def _output_views(out: object, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``size`` elements of each of the three ``out`` arrays, checked for ``fill_into``."""
     if not isinstance(out, tuple) or len(out) != 3:
         raise TypeError("out must be an Epoch (or a tuple) of three arrays: indices, labels, repeats")
     views = []
@@ -96,24 +92,30 @@ def _output_views(out, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if array.shape[0] < size:
             raise ValueError(f"out.{name} has {array.shape[0]} elements, {size} are needed")
         views.append(array[:size])
-    return tuple(views)
+    names = ("indices", "labels", "repeats")
+    for a in range(3):
+        for b in range(a + 1, 3):
+            if size and np.shares_memory(views[a], views[b]):
+                raise ValueError(f"out.{names[a]} and out.{names[b]} share memory; give three separate arrays")
+    return views[0], views[1], views[2]
 
 
 class BalancedIndexSampler:
     """Class-balanced (or any target distribution) index stream over a labelled dataset.
 
     Every epoch draws an exact number of samples from each class (``quotas``) and arranges
-    them at random; with ``batch_size`` every batch is stratified. The stream is a pure
-    function of ``(seed, epoch, position)``: the same on every machine, for any thread count,
-    and any position can be reached directly.
+    them at random; with ``batch_size`` every batch is stratified. The sampler is a pure plan:
+    ``epoch(e, start, stop)`` is a function of ``(seed, e, position)`` only, the same on every
+    machine and for any thread count, and reaches any slice without generating earlier epochs.
+    Positions belong to consumers: `iterator` gives a cursor (`SamplerIterator`) with its own
+    position and checkpoint. A sampler is safe to share between threads and to pickle.
 
     Parameters
     ----------
     labels : array_like of int, 1-D
-        Class of every sample, in [0, num_classes). Any integer dtype; not copied when
-        C-contiguous.
+        Class of every sample, in [0, num_classes). Any integer dtype or byte order.
     num_classes : int, optional
-        Defaults to ``max(labels) + 1``.
+        Defaults to ``max(labels) + 1``. Classes without samples cost no memory.
     target : str, float, sequence, array or dict
         Class distribution to draw: ``"balanced"`` (equal), ``"instance"`` (the data's own
         frequencies), a power q (p_c proportional to count_c**q; 0.5 is square-root sampling),
@@ -137,7 +139,7 @@ class BalancedIndexSampler:
         stretches of about 16k samples (each holds floor or ceil of its share of every class)
         and in random order inside each stretch.
     seed : int
-        Non-negative; the whole stream is determined by it.
+        In [0, 2**64); the whole stream is determined by it.
     num_shards, shard_index : int
         This sampler yields shard ``shard_index`` of ``num_shards`` disjoint shards: batches
         (or, unbatched, positions) ``shard_index, shard_index + num_shards, ...`` of the global
@@ -171,70 +173,92 @@ class BalancedIndexSampler:
         array, inferred = normalize_labels(labels)
         if num_classes is None:
             num_classes = inferred
-        num_classes = _check_int("num_classes", num_classes, 1)
+        num_classes = check_int("num_classes", num_classes, minimum=1, maximum=MAX_CLASSES)
         if inferred > num_classes:
             position = int(np.argmax(array >= num_classes))
             raise ValueError(
                 f"labels must be < num_classes ({num_classes}); label {int(array[position])} at position {position}"
             )
         if batch_size is not None:
-            batch_size = _check_int("batch_size", batch_size, 1)
-        seed = _check_int("seed", seed, 0)
-        if seed >= 1 << 64:
-            raise ValueError(f"seed must be < 2**64, got {seed}")
-        num_shards = _check_int("num_shards", num_shards, 1)
-        shard_index = _check_int("shard_index", shard_index, 0)
+            batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
+        seed = check_seed(seed)
+        num_shards = check_int("num_shards", num_shards, minimum=1)
+        shard_index = check_int("shard_index", shard_index, minimum=0)
         if shard_index >= num_shards:
             raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")
-        if not isinstance(replacement, (bool, np.bool_)):
-            raise TypeError(f"replacement must be a bool, got {replacement!r}")
+        replacement = check_bool("replacement", replacement)
 
-        counts = np.bincount(array.astype(np.int64, copy=False), minlength=num_classes)
-        weights = target_weights(target, counts)
+        present = count_classes(array, num_classes)
+        float_weights = present_class_weights(target, present.classes, present.counts, num_classes)
+        check_weights(float_weights, "target", present.classes)
+        weights = integer_weights(float_weights)
         unit = (batch_size or 1) * num_shards
-        size = _epoch_size(samples_per_epoch, counts, weights, unit)
-
+        size = _epoch_size(samples_per_epoch, present.counts, weights, unit)
+        if batch_size is not None and size // batch_size > MAX_BATCHES:
+            raise ValueError(
+                f"an epoch of {size:,} samples in batches of {batch_size} has {size // batch_size:,} batches, "
+                f"more than the {MAX_BATCHES:,} (2^31 - 1) an epoch can hold"
+            )
+        needed = 16 * array.size + 128 * present.classes.size
+        if needed > physical_memory():
+            raise ValueError(
+                f"a sampler of {array.size:,} labels needs about {_gib(needed)}, more than this machine's "
+                f"{_gib(physical_memory())}"
+            )
+        # TODO(core): pass the present classes' weights; the core still takes one per class id.
+        dense_weights = np.zeros(num_classes, dtype=np.uint64)
+        dense_weights[present.classes] = weights
         self._core = _core.Sampler(
-            array, num_classes, weights, seed, size, batch_size or 0, bool(replacement), num_shards, shard_index
+            array, num_classes, dense_weights, seed, size, batch_size or 0, replacement, num_shards, shard_index
         )
         self._outputs = _core.OutputPool()
+        self._present = present
         self._target = target
         self._weights = weights
         self._num_classes = num_classes
         self._samples_per_epoch = size
         self._batch_size = batch_size
-        self._replacement = bool(replacement)
+        self._replacement = replacement
         self._seed = seed
         self._num_shards = num_shards
         self._shard_index = shard_index
-        self._epoch = 0
-        self._position = 0
+        self._options = dict(num_classes=num_classes, target=target, samples_per_epoch=samples_per_epoch,
+                             replacement=replacement, batch_size=batch_size, seed=seed, num_shards=num_shards,
+                             shard_index=shard_index)
+        quotas = self._core.quotas
+        self._max_epoch = (_DRAW_LIMIT - 1) // max(int(quotas.max()), 1)
         digest = hashlib.blake2b(digest_size=8)
         digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
         digest.update(np.ascontiguousarray(weights, dtype="<u8").tobytes())
-        digest.update(repr((num_classes, size, batch_size, bool(replacement), seed, num_shards)).encode())
+        digest.update(repr((num_classes, size, batch_size, replacement, seed, num_shards, shard_index)).encode())
         self._fingerprint = digest.hexdigest()
+        self._labels = array  # TODO(core): the core will give the labels back for pickling
+
+    # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
+    def __reduce__(self):
+        return (_rebuild, (self._labels, self._options))
 
     # -- description -------------------------------------------------------------------------
     @property
     def num_classes(self) -> int:
-        """Number of classes."""
+        """Number of class ids."""
         return self._num_classes
 
     @property
     def class_counts(self) -> np.ndarray:
-        """Samples of each class in the dataset (int64, length num_classes)."""
-        return self._core.class_counts
+        """Samples of each class id (int64, length num_classes)."""
+        return self._present.dense()
 
     @property
     def class_probabilities(self) -> np.ndarray:
-        """The target distribution p_c (float64, sums to 1)."""
-        weights = self._weights.astype(np.float64)
+        """The target distribution p_c of each class id (float64, sums to 1)."""
+        weights = np.zeros(self._num_classes, dtype=np.float64)
+        weights[self._present.classes] = self._weights.astype(np.float64)
         return weights / weights.sum()
 
     @property
     def quotas(self) -> np.ndarray:
-        """Draws of each class in every epoch over all shards (int64; sums to samples_per_epoch)."""
+        """Draws of each class id in every epoch over all shards (int64; sums to samples_per_epoch)."""
         return self._core.quotas
 
     @property
@@ -245,6 +269,10 @@ class BalancedIndexSampler:
     @property
     def batch_size(self) -> int | None:
         return self._batch_size
+
+    @property
+    def replacement(self) -> bool:
+        return self._replacement
 
     @property
     def seed(self) -> int:
@@ -260,8 +288,13 @@ class BalancedIndexSampler:
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the stream: the same for samplers built with the same labels and options."""
+        """Identifies the stream: equal for samplers built with the same labels and options."""
         return self._fingerprint
+
+    @property
+    def max_epoch(self) -> int:
+        """The largest epoch number the stream reaches (its draws are numbered in 62 bits)."""
+        return self._max_epoch
 
     @property
     def num_batches(self) -> int:
@@ -278,25 +311,23 @@ class BalancedIndexSampler:
         return (
             f"BalancedIndexSampler(num_classes={self._num_classes}, target={self._target!r}, "
             f"samples_per_epoch={self._samples_per_epoch}, batch_size={self._batch_size}, "
-            f"replacement={self._replacement}, seed={self._seed}, shard={self._shard_index}/{self._num_shards}, "
-            f"epoch={self._epoch}, position={self._position})"
+            f"replacement={self._replacement}, seed={self._seed}, shard={self._shard_index}/{self._num_shards})"
         )
 
     # -- the stream ----------------------------------------------------------------------------
     def epoch(self, epoch: int, start: int = 0, stop: int | None = None, out: Epoch | None = None) -> Epoch:
         """This shard's positions ``[start, stop)`` of epoch ``epoch``.
 
-        Costs one pass over the epoch's schedule plus the output, whatever ``start`` is, and
-        never depends on earlier epochs having been generated.
+        Never depends on earlier epochs having been generated.
 
         Parameters
         ----------
         out : Epoch, optional
-            Arrays to write into instead of new ones (int64, int32, int32, C-contiguous,
-            writeable, at least ``stop - start`` long), e.g. the previous epoch's. Without it
-            the arrays are new, but their memory is that of earlier results once every array and
-            view of those has been dropped: the sampler keeps the largest such memory for reuse
-            (fresh memory of a large epoch costs the kernel a page fault per 4 KiB).
+            Three separate arrays to write into instead of new ones (int64, int32, int32,
+            C-contiguous, writeable, at least ``stop - start`` long), e.g. the previous epoch's.
+            Without it the arrays are new, but their memory is that of earlier results once every
+            array and view of those has been dropped: the sampler keeps the largest such memory
+            for reuse (fresh memory of a large epoch costs the kernel a page fault per 4 KiB).
 
         Returns
         -------
@@ -306,73 +337,48 @@ class BalancedIndexSampler:
 
         Examples
         --------
+        >>> sampler = fast_balance.BalancedIndexSampler([0, 0, 0, 1], seed=0)
         >>> buffers = sampler.epoch(0)
         >>> for e in range(1, 10):
         ...     buffers = sampler.epoch(e, out=buffers)
+        >>> np.array_equal(buffers.indices, sampler.epoch(9).indices)
+        True
         """
-        epoch = _check_int("epoch", epoch, 0)
+        epoch = check_int("epoch", epoch, minimum=0, maximum=self._max_epoch)
         length = len(self)
-        stop = length if stop is None else _check_int("stop", stop, 0)
-        start = _check_int("start", start, 0)
+        stop = length if stop is None else check_int("stop", stop, minimum=0)
+        start = check_int("start", start, minimum=0)
         if not start <= stop <= length:
             raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
-        views = self._outputs.take(stop - start) if out is None else _output_views(out, stop - start)
+        if out is None:
+            size = 16 * (stop - start)
+            if size > physical_memory():
+                raise ValueError(
+                    f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples ({_gib(size)}), more "
+                    f"than this machine's {_gib(physical_memory())}; ask for slices with start and stop"
+                )
+            views = self._outputs.take(stop - start)
+        else:
+            views = _output_views(out, stop - start)
         self._core.fill_into(epoch, start, stop, *views)
         return Epoch(*views)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Makes iteration start at the beginning of ``epoch``."""
-        self._epoch = _check_int("epoch", epoch, 0)
-        self._position = 0
+    def iterator(self, epoch: int = 0, position: int = 0, epochs: int | None = None) -> SamplerIterator:
+        """A cursor over the stream from ``(epoch, position)``: `SamplerIterator`.
 
-    @property
-    def current_epoch(self) -> int:
-        """The epoch that iteration reads."""
-        return self._epoch
-
-    @property
-    def position(self) -> int:
-        """Samples of the current epoch already yielded by iteration."""
-        return self._position
-
-    def __iter__(self) -> Iterator:
-        """Yields the rest of the current epoch, then moves to the next epoch.
-
-        Yields sample indices (int) without ``batch_size``, and int64 arrays of one batch's
-        indices with it.
+        It yields the rest of that epoch, then the following ones (``epochs`` in all, counting the
+        first; None: without end), and checkpoints with ``state_dict()`` / ``load_state_dict()``.
         """
-        length = len(self)
-        step = self._batch_size or 1
-        while self._position < length:
-            stop = min(length, self._position + max(_ITER_CHUNK // step, 1) * step)
-            indices = self._core.fill(self._epoch, self._position, stop)[0]
-            if self._batch_size is None:
-                for value in indices.tolist():
-                    self._position += 1
-                    yield value
-            else:
-                for begin in range(0, indices.size, step):
-                    self._position += min(step, indices.size - begin)
-                    yield indices[begin : begin + step]
-        self._epoch += 1
-        self._position = 0
+        return SamplerIterator(self, epoch, position, epochs)
 
-    def state_dict(self) -> dict:
-        """``{"seed", "epoch", "position"}``: everything needed to resume iteration exactly."""
-        return {"seed": self._seed, "epoch": self._epoch, "position": self._position}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Resumes iteration at a state from `state_dict` (of a sampler built the same way)."""
-        missing = {"seed", "epoch", "position"} - set(state)
-        if missing:
-            raise KeyError(f"state is missing {sorted(missing)}")
-        if int(state["seed"]) != self._seed:
-            raise ValueError(f"state is for seed {state['seed']}, this sampler has seed {self._seed}")
-        epoch = _check_int("epoch", state["epoch"], 0)
-        position = _check_int("position", state["position"], 0)
-        if position > len(self):
-            raise ValueError(f"position {position} is beyond the epoch's {len(self)} samples")
-        self._epoch, self._position = epoch, position
+    def __iter__(self) -> SamplerIterator:
+        """Epoch 0, once (sample indices, or one array per batch). For another epoch, or a
+        checkpointed position, use ``iterator(epoch)``."""
+        return SamplerIterator(self, 0, 0, epochs=1)
 
 
-__all__ = ["BalancedIndexSampler", "Epoch", "target_probabilities"]
+def _rebuild(labels: np.ndarray, options: dict) -> BalancedIndexSampler:
+    return BalancedIndexSampler(labels, **options)
+
+
+__all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator"]

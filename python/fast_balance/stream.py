@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .sampler import _check_int, _is_int
+from ._checks import check_int as _check_int
+from ._checks import is_int as _is_int
 from .weights import target_weights
 
 ON_ERROR = ("raise", "skip")

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Union
 
 import numpy as np
+
+from ._checks import is_number
 
 Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float]]
 
@@ -21,96 +24,146 @@ TARGET_NAMES = ("balanced", "instance")
 _FLOAT_WEIGHT_SCALE = 2.0**40
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_weight_values(weights: np.ndarray, what: str) -> None:
+def check_weights(weights: np.ndarray, what: str, classes: np.ndarray | None = None) -> None:
+    named = (lambda where: classes[where]) if classes is not None else (lambda where: where)
     if not np.all(np.isfinite(weights)):
         bad = np.flatnonzero(~np.isfinite(weights))
-        raise ValueError(f"{what}: weights must be finite; classes {bad.tolist()[:10]} are {weights[bad][:10].tolist()}")
+        raise ValueError(
+            f"{what}: weights must be finite; classes {named(bad).tolist()[:10]} are {weights[bad][:10].tolist()}"
+        )
     if np.any(weights < 0):
         bad = np.flatnonzero(weights < 0)
-        raise ValueError(f"{what}: weights must be >= 0; classes {bad.tolist()[:10]} are negative")
+        raise ValueError(f"{what}: weights must be >= 0; classes {named(bad).tolist()[:10]} are negative")
     if not np.any(weights > 0):
         raise ValueError(f"{what}: weights are all zero")
 
 
-def _explicit_weights(target: object, num_classes: int) -> np.ndarray:
+def _first_absent(classes: np.ndarray, num_classes: int, limit: int) -> list[int]:
+    """The first ``limit`` class ids in [0, num_classes) that are not in the sorted ``classes``."""
+    absent: list[int] = []
+    candidate = 0
+    for present in classes.tolist() + [num_classes]:
+        while candidate < present and len(absent) < limit:
+            absent.append(candidate)
+            candidate += 1
+        if len(absent) >= limit:
+            break
+        candidate = present + 1
+    return absent
+
+
+def _asks_for_absent(target: object, count: int, listed: list[int]) -> ValueError:
+    shown = ", ".join(map(str, listed)) + (" ..." if count > len(listed) else "")
+    return ValueError(
+        f"target {target!r} asks for {count:,} classes with no samples: {shown}. "
+        "Pass num_classes matching the labels, or give those classes weight 0."
+    )
+
+
+def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarray, num_classes: int) -> np.ndarray:
+    """Float weights (not normalised) that ``target`` gives the classes present in the data.
+
+    ``classes`` are the sorted ids of the classes with samples, ``counts`` their sample counts,
+    ``num_classes`` the number of class ids. Raises ValueError naming the classes that the target
+    asks for but that have no samples. Nothing here is of size ``num_classes`` unless the target
+    itself is (a sequence of per-class weights), so a large ``num_classes`` costs no memory.
+
+    Examples
+    --------
+    >>> present_class_weights("balanced", np.array([0, 1]), np.array([10, 3]), 2).tolist()
+    [1.0, 1.0]
+    >>> present_class_weights({2: 3.0}, np.array([0, 2]), np.array([10, 3]), 5).tolist()
+    [0.0, 3.0]
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.float64)
+    absent = num_classes - classes.size
+    if isinstance(target, str):
+        if target not in TARGET_NAMES:
+            raise ValueError(
+                f"target: unknown name {target!r}; use one of {TARGET_NAMES}, a power, or per-class weights"
+            )
+        if target == "instance":
+            return counts.copy()
+        if absent:
+            raise _asks_for_absent(target, absent, _first_absent(classes, num_classes, 20))
+        return np.ones(classes.size)
+    if isinstance(target, (bool, np.bool_)):
+        raise TypeError("target: a bool is not a target")
+    if is_number(target):
+        power = float(target)  # type: ignore[arg-type]
+        if not math.isfinite(power):
+            raise ValueError(f"target: power must be finite, got {power}")
+        if power <= 0 and absent:  # count**q is infinite for an empty class
+            raise _asks_for_absent(target, absent, _first_absent(classes, num_classes, 20))
+        return counts**power
     if isinstance(target, Mapping):
-        weights = np.zeros(num_classes, dtype=np.float64)
+        weights = np.zeros(classes.size, dtype=np.float64)
+        wanted_absent = []
         for key, value in target.items():
             if not isinstance(key, (numbers.Integral, np.integer)) or isinstance(key, (bool, np.bool_)):
                 raise TypeError(f"target: dict keys must be class integers, got {key!r}")
             if not 0 <= int(key) < num_classes:
                 raise ValueError(f"target: class {key} is outside [0, {num_classes})")
-            if not _is_number(value):
+            if not is_number(value):
                 raise TypeError(f"target: weight of class {key} must be a number, got {value!r}")
-            weights[int(key)] = float(value)
+            where = int(np.searchsorted(classes, int(key)))
+            if where < classes.size and classes[where] == int(key):
+                weights[where] = float(value)
+            elif not float(value) == 0.0:
+                if not (math.isfinite(float(value)) and float(value) >= 0):
+                    check_weights(np.array([float(value)]), "target", np.array([int(key)]))
+                wanted_absent.append(int(key))
+        if wanted_absent:
+            raise _asks_for_absent(target, len(wanted_absent), sorted(wanted_absent)[:20])
         return weights
     try:
-        weights = np.asarray(target, dtype=np.float64)
+        dense = np.asarray(target, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"target: cannot read {type(target).__name__} as per-class weights") from error
-    if weights.ndim != 1:
-        raise ValueError(f"target: per-class weights must be 1-D, got shape {weights.shape}")
-    if weights.shape[0] != num_classes:
-        raise ValueError(f"target: got {weights.shape[0]} weights for {num_classes} classes")
-    return weights
+    if dense.ndim != 1:
+        raise ValueError(f"target: per-class weights must be 1-D, got shape {dense.shape}")
+    if dense.shape[0] != num_classes:
+        raise ValueError(f"target: got {dense.shape[0]} weights for {num_classes} classes")
+    check_weights(dense, "target")
+    positive = np.flatnonzero(dense > 0)
+    wanted_absent = positive[~np.isin(positive, classes)]
+    if wanted_absent.size:
+        raise _asks_for_absent(target, int(wanted_absent.size), wanted_absent[:20].tolist())
+    return dense[classes]
 
 
-def target_probabilities(target: Target, class_counts: np.ndarray) -> np.ndarray:
-    """Per-class weights (not normalised, float64) that a ``target`` asks for.
+def integer_weights(weights: np.ndarray) -> np.ndarray:
+    """Exact uint64 weights for the core from float weights (already checked).
 
-    ``"balanced"``: 1 for every class. ``"instance"``: the class counts. A number q: counts**q
-    (empty classes get 0 when q > 0). A sequence, array or dict {class: weight}: those weights
-    (classes missing from a dict get 0).
+    Integral weights up to 2**53 are kept as they are; others are scaled so the largest becomes
+    2**40 (ample resolution; the core's 128-bit arithmetic keeps samples_per_epoch * weight exact),
+    tiny positive weights staying positive.
     """
-    counts = np.asarray(class_counts, dtype=np.float64)
-    num_classes = counts.shape[0]
-    if isinstance(target, str):
-        if target == "balanced":
-            return np.ones(num_classes)
-        if target == "instance":
-            return counts.copy()
-        raise ValueError(f"target: unknown name {target!r}; use one of {TARGET_NAMES}, a power, or per-class weights")
-    if _is_number(target):
-        power = float(target)
-        if not math.isfinite(power):
-            raise ValueError(f"target: power must be finite, got {power}")
-        weights = np.zeros(num_classes)
-        present = counts > 0
-        weights[present] = counts[present] ** power
-        if power <= 0:
-            weights[~present] = np.inf  # an empty class is asked for; reported by the caller
-        return weights
-    if isinstance(target, (bool, np.bool_)):
-        raise TypeError("target: a bool is not a target")
-    weights = _explicit_weights(target, num_classes)
-    _check_weight_values(weights, "target")
-    return weights
-
-
-def target_weights(target: Target, class_counts: np.ndarray) -> np.ndarray:
-    """Exact integer weights (uint64) for the core, checked against the class counts.
-
-    Raises ValueError naming the classes that the target asks for but that have no samples.
-    """
-    weights = target_probabilities(target, class_counts)
-    counts = np.asarray(class_counts)
-    wanted_empty = np.flatnonzero((weights > 0) & (counts == 0))
-    if wanted_empty.size:
-        listed = ", ".join(map(str, wanted_empty[:20].tolist())) + (" ..." if wanted_empty.size > 20 else "")
-        raise ValueError(
-            f"target {target!r} asks for {wanted_empty.size} classes with no samples: {listed}. "
-            "Pass num_classes matching the labels, or give those classes weight 0."
-        )
-    _check_weight_values(weights, "target")
     if np.all(weights == np.round(weights)) and weights.max() <= 2.0**53:
         return weights.astype(np.uint64)
     scaled = np.round(weights / weights.max() * _FLOAT_WEIGHT_SCALE)
-    scaled[(weights > 0) & (scaled == 0)] = 1  # keep tiny positive weights positive
+    scaled[(weights > 0) & (scaled == 0)] = 1
     return scaled.astype(np.uint64)
+
+
+def target_weights(target: Target, class_counts: np.ndarray) -> np.ndarray:
+    """Exact integer weights (uint64, one per class id) for ``target`` over ``class_counts``.
+
+    Raises ValueError naming the classes that the target asks for but that have no samples.
+
+    Examples
+    --------
+    >>> target_weights("instance", np.array([10, 3, 7])).tolist()
+    [10, 3, 7]
+    """
+    counts = np.asarray(class_counts)
+    classes = np.flatnonzero(counts > 0)
+    weights = present_class_weights(target, classes, counts[classes], counts.shape[0])
+    check_weights(weights, "target", classes)
+    dense = np.zeros(counts.shape[0], dtype=np.uint64)
+    dense[classes] = integer_weights(weights)
+    return dense
 
 
 def class_weights(labels, mode: str = "balanced", beta: float = 0.999, num_classes: int | None = None) -> dict:
@@ -146,7 +199,7 @@ def class_weights(labels, mode: str = "balanced", beta: float = 0.999, num_class
     >>> fast_balance.class_weights([0, 0, 0, 1])
     {0: 0.666..., 1: 2.0}
     """
-    from .sampler import normalize_labels  # one place checks labels
+    from .labels import normalize_labels  # one place checks labels
 
     values, inferred = normalize_labels(labels)
     if num_classes is not None and int(values.max()) >= num_classes:
@@ -156,7 +209,7 @@ def class_weights(labels, mode: str = "balanced", beta: float = 0.999, num_class
     if mode == "balanced":
         weights = values.size / (present.size * counts[present])
     elif mode == "effective_number":
-        if not (_is_number(beta) and 0.0 <= float(beta) < 1.0):
+        if not (is_number(beta) and 0.0 <= float(beta) < 1.0):
             raise ValueError(f"beta must be in [0, 1), got {beta!r}")
         effective = (1.0 - np.power(float(beta), counts[present])) / (1.0 - float(beta))
         weights = 1.0 / effective
