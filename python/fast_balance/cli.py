@@ -9,19 +9,9 @@ import time
 import numpy as np
 
 from . import inspect_dir
+from .histogram import histogram_text
 from .sampler import BalancedIndexSampler
 from .synthetic import long_tailed_labels
-
-
-def histogram_text(counts: np.ndarray, names: list[str] | None = None, width: int = 40) -> str:
-    """One line per class: name, count and a bar scaled to the largest count."""
-    names = names if names is not None else [f"class {c:>2}" for c in range(len(counts))]
-    top = max(int(counts.max()), 1)
-    name_width = max(len(name) for name in names)
-    return "\n".join(
-        f"  {name:>{name_width}}  {n:>9,}  {'#' * max(1, round(width * n / top)) if n else ''}"
-        for name, n in zip(names, counts)
-    )
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..cli import histogram_text
+from ..histogram import histogram_text
 from .dataset import from_directory
 from .synthetic import DEFAULT_COUNTS, make_long_tailed_images
 
