@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fast_balance import BalancedIndexSampler, _core
+from stream_reference import StreamModel
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -142,3 +143,13 @@ def test_stream_rebalancer_keeps_its_contract(case):
     assert stats["held_bytes"] >= 0
     # The output is the same however the input is chunked.
     assert run(len(payloads) + 1)[:3] == (out, out_labels, repeats)
+    # It is the documented rule (the pure-Python model), and while no class had to be skipped
+    # for lack of records, every prefix gives each class floor or ceil of its exact share.
+    model = StreamModel(weights, capacity, seed)
+    assert model.push(payloads, labels, True) == list(zip(out, out_labels, repeats))
+    if not model.skipped:
+        counts = np.zeros(num_classes, dtype=np.int64)
+        total = sum(weights)
+        for n, label in enumerate(out_labels, start=1):
+            counts[label] += 1
+            assert all(n * w // total <= k <= -(-n * w // total) for k, w in zip(counts, weights))

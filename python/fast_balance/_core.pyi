@@ -42,6 +42,8 @@ class OutputPool:
     def take(self, size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
 
 class Rebalancer:
+    _max_classes: int  # limits passed up from the core (class attributes)
+    _bytes_per_class: int
     def __init__(self, weights: npt.NDArray[np.uint64], capacity_per_class: int, seed: int) -> None: ...
     def push(
         self, payloads: Sequence[bytes], labels: npt.NDArray[np.int64], final: bool

@@ -2,47 +2,90 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 
 from . import _core
-from ._checks import check_int as _check_int
-from ._checks import is_int as _is_int
+from ._checks import INT64_LIMIT, ON_ERROR, check_bool, check_choice, check_int, check_seed
 from .weights import target_weights
-
-ON_ERROR = ("raise", "skip")
 
 
 def stream_weights(target, num_classes: int) -> np.ndarray:
     """Integer class weights for a stream, whose class counts are unknown in advance.
 
     Only targets that need no counts make sense: ``"balanced"`` or explicit per-class weights.
+
+    Examples
+    --------
+    >>> stream_weights({0: 2.0, 2: 1.0}, 3).tolist()
+    [2, 0, 1]
     """
-    if isinstance(target, str) and target != "balanced":
+    if isinstance(target, str) and target == "balanced":
+        return np.ones(num_classes, dtype=np.uint64)  # no float copies: num_classes may be large
+    if isinstance(target, str):
         raise ValueError(f"target {target!r} needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
-    if not isinstance(target, str) and np.ndim(target) == 0 and not isinstance(target, dict):
+    if np.ndim(target) == 0 and not isinstance(target, dict):
         raise ValueError("a power target needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
     return target_weights(target, np.ones(num_classes, dtype=np.int64))
+
+
+def machine_memory() -> int | None:
+    """Bytes of physical memory, or None where the platform does not tell.
+
+    Examples
+    --------
+    >>> memory = machine_memory()
+    >>> memory is None or memory > 0
+    True
+    """
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_fits(num_classes: int) -> None:
+    """ValueError if the per-class state of ``num_classes`` classes exceeds the machine's memory."""
+    needed = num_classes * _core.Rebalancer._bytes_per_class
+    memory = machine_memory()
+    if memory is not None and needed > memory:
+        raise ValueError(f"num_classes={num_classes:,} needs {needed:,} bytes of class state "
+                         f"({_core.Rebalancer._bytes_per_class} per class), more than this machine's {memory:,}")
 
 
 class StreamRebalancer:
     """Class-indexed reservoirs that turn a stream of records into one that follows a target.
 
     Records (opaque ``bytes``) are pushed in stream order with their class; what the target
-    asks for next comes back at once. A class with nothing new replays a record from its
-    reservoir (``repeats >= 1``) instead of waiting, so input is read about as fast as it is
-    emitted and nothing read is thrown away. Memory: at most ``capacity_per_class`` records
-    waiting plus ``capacity_per_class`` kept for replay, per class.
+    asks for next comes back at once. Classes take turns by earliest deadline first over their
+    exact shares: while every class has records, after every prefix of the output each class has
+    been emitted floor or ceil of its exact share (the rule is in ``csrc/rebalance.hpp``). A class
+    with nothing new replays a record from its reservoir (``repeats >= 1``) instead of waiting, so
+    input is read about as fast as it is emitted and nothing read is thrown away.
+
+    Memory: per class at most ``capacity_per_class`` records waiting plus ``capacity_per_class``
+    kept for replay, and 16 bytes for a class that has no record yet (its buffers are created
+    with its first record).
+
+    Thread safety: one StreamRebalancer may be shared by several threads. Pushes are serialised
+    by a lock; each push's records form one consecutive part of the stream, in the order in which
+    the pushes take the lock.
 
     Parameters
     ----------
     num_classes : int
+        At most ``2**31 - 1``; a number whose per-class state would not fit in the machine's
+        memory raises ValueError.
     target : "balanced" or per-class weights (sequence, array or dict)
     capacity_per_class : int
         Bound of each class's waiting records and of its replay reservoir.
-    seed : int
-        Seeds the reservoirs' choices; the output is a function of the seed and the input order.
+    seed : int in [0, 2**64)
+        Seeds the reservoirs' choices; the output is a function of the seed and the input order,
+        not of how the input is split into pushes.
     on_error : "raise" or "skip"
         What a label outside [0, num_classes) does: raise ValueError naming its stream
         position, or skip the record (counted in ``stats["skipped"]``).
@@ -57,14 +100,13 @@ class StreamRebalancer:
 
     def __init__(self, num_classes: int, *, target="balanced", capacity_per_class: int = 1024, seed: int = 0,
                  on_error: str = "raise"):
-        self._num_classes = _check_int("num_classes", num_classes, 1)
-        capacity_per_class = _check_int("capacity_per_class", capacity_per_class, 1)
-        if not _is_int(seed) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-        self._on_error = on_error
-        self._core = _core.Rebalancer(stream_weights(target, self._num_classes), capacity_per_class, int(seed))
+        self._num_classes = check_int("num_classes", num_classes, 1, _core.Rebalancer._max_classes)
+        _check_fits(self._num_classes)
+        capacity_per_class = check_int("capacity_per_class", capacity_per_class, 1, INT64_LIMIT - 1)
+        seed = check_seed(seed)
+        self._on_error = check_choice("on_error", on_error, ON_ERROR)
+        self._core = _core.Rebalancer(stream_weights(target, self._num_classes), capacity_per_class, seed)
+        self._lock = threading.Lock()  # keeps the positions below in step with the core's stream order
         self._position = 0  # records pushed so far, skipped ones included
         self._skipped = 0
 
@@ -77,28 +119,32 @@ class StreamRebalancer:
     def stats(self) -> dict:
         """Counts so far: read, emitted, fresh, replays, replaced (left the replay reservoir),
         unweighted (classes of weight 0), skipped (bad labels), held_bytes, peak_held_bytes."""
-        return {**self._core.stats, "skipped": self._skipped}
+        with self._lock:
+            return {**self._core.stats, "skipped": self._skipped}
 
     def push(self, payloads, labels, final: bool = False) -> tuple[list[bytes], np.ndarray, np.ndarray]:
         """Feeds the next records; returns ``(payloads, labels int32, repeats int32)`` to emit now.
 
         ``final=True`` marks the end of the input: everything still waiting is emitted.
         """
-        labels = np.asarray(labels)
+        final = check_bool("final", final)
+        payloads = list(payloads)
+        # A private copy: the core must not see the caller's array change after it was checked.
+        labels = np.array(labels)
         if labels.ndim != 1 or labels.shape[0] != len(payloads):
             raise ValueError(f"labels must be 1-D and as long as payloads ({len(payloads)}), got shape {labels.shape}")
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"labels must be integers, not {labels.dtype}")
-        labels = labels.astype(np.int64, copy=False)
-        bad = (labels < 0) | (labels >= self._num_classes)
-        if bad.any():
-            if self._on_error == "raise":
-                first = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"label {int(labels[first])} of the record at stream position "
-                                 f"{self._position + first} is outside [0, {self._num_classes})")
-            keep = np.flatnonzero(~bad)
-            self._skipped += int(bad.sum())
-            payloads = [payloads[i] for i in keep]
-            labels = labels[keep]
-        self._position += len(bad)
-        return self._core.push(payloads, labels, bool(final))
+        with self._lock:
+            bad = (labels < 0) | (labels >= self._num_classes)
+            if bad.any():
+                if self._on_error == "raise":
+                    first = int(np.flatnonzero(bad)[0])
+                    raise ValueError(f"label {int(labels[first])} of the record at stream position "
+                                     f"{self._position + first} is outside [0, {self._num_classes})")
+                keep = np.flatnonzero(~bad)
+                self._skipped += int(bad.sum())
+                payloads = [payloads[i] for i in keep]
+                labels = labels[keep]
+            self._position += len(bad)
+            return self._core.push(payloads, labels.astype(np.int64, copy=False), final)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
+import weakref
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from fast_balance import StreamRebalancer
 from fast_balance.tf import rebalance
+
+# The module, not the function of the same name that fast_balance.tf exports.
+rebalance_module = importlib.import_module("fast_balance.tf.rebalance")
 
 FEATURES = {"jpeg": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64),
             "index": tf.io.FixedLenFeature([], tf.int64)}
@@ -70,6 +78,32 @@ def test_same_seed_same_stream_and_each_pass_reseeds(shards):
     assert first == indices(b)
     assert indices(a) != first  # the second pass draws its replays with (seed, 1)
     assert a.report.passes_finished == 2
+
+
+def test_a_pass_stopped_early_releases_its_state(shards, monkeypatch):
+    alive = weakref.WeakSet()  # every StreamRebalancer the passes open, while it lives
+
+    class Tracked(StreamRebalancer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            alive.add(self)
+
+    monkeypatch.setattr(rebalance_module, "StreamRebalancer", Tracked)
+    files, _ = shards
+    balanced = rebalance(records(files), lambda *e: e[1], 3, capacity_per_class=4, seed=1)
+    for _ in range(3):
+        assert len(list(balanced.take(3))) == 3  # passes stopped after 3 elements
+    gc.collect()
+    assert len(alive) == 0
+    running = iter(balanced)
+    next(running)
+    assert len(alive) == 1  # the running pass holds its state...
+    del running
+    gc.collect()
+    assert len(alive) == 0  # ...until its iterator goes
+    assert sum(1 for _ in balanced) == balanced.report.emitted and balanced.report.passes_finished == 1
+    gc.collect()
+    assert len(alive) == 0
 
 
 def test_any_element_structure_survives(shards):

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 
+from .._checks import check_int
 from ..stream import StreamRebalancer
 
 
 @dataclass
 class RebalanceReport:
-    """Counts of the last finished pass over a rebalanced dataset (and the running one's so far)."""
+    """Counts of the last finished pass over a rebalanced dataset (a pass stopped early is not counted)."""
 
     passes_finished: int = 0
     read: int = 0  #: records taken from the input
@@ -60,6 +61,42 @@ def _deserialize(spec):
     return deserialize
 
 
+class _Passes:
+    """The state of each pass over a rebalanced dataset, held while the iterator running it lives.
+
+    `scope` is the generator of a ``tf.data.Dataset.from_generator`` that yields the pass's
+    number once. tf.data closes that generator when the iterator running the pass is done or
+    destroyed (a consumer stopping early: ``take``, a ``break``, a finished ``fit``), and closing
+    it drops the pass's StreamRebalancer.
+    """
+
+    def __init__(self, open_stream: Callable[[int], StreamRebalancer], report: RebalanceReport):
+        self._open_stream = open_stream
+        self._report = report
+        self._streams: dict[int, StreamRebalancer] = {}
+        self._numbers = itertools.count()
+
+    def scope(self) -> Iterator[np.int64]:
+        number = next(self._numbers)
+        self._streams[number] = self._open_stream(number)
+        try:
+            yield np.int64(number)
+        finally:
+            self._streams.pop(number, None)
+
+    def push(self, number, payloads, labels, final):
+        stream = self._streams[int(number)]
+        out, out_labels, repeats = stream.push(list(payloads), labels, final=bool(final))
+        if final:
+            stats = stream.stats
+            report = self._report
+            report.passes_finished += 1
+            report.per_pass.append(stats)
+            for key in ("read", "emitted", "fresh", "replays", "replaced", "unweighted", "skipped", "peak_held_bytes"):
+                setattr(report, key, stats[key])
+        return np.array(out, dtype=object), out_labels, repeats
+
+
 def rebalance(
     dataset: tf.data.Dataset,
     label_fn: Callable,
@@ -74,10 +111,13 @@ def rebalance(
     """A dataset whose elements follow `target` over classes, read from any dataset in one pass.
 
     Unlike ``rejection_resample``, nothing read is thrown away: elements are buffered by class
-    in bounded C++ reservoirs and emitted on a smooth weighted round-robin schedule. When a class
-    has no new element, one of its earlier elements is replayed from its reservoir and marked as
-    a repeat, so the image layer can augment it. The pass ends when the input has ended and
-    every element read has been emitted.
+    in bounded C++ reservoirs and emitted by earliest deadline first over the classes' exact
+    shares (`fast_balance.StreamRebalancer`). When a class has no new element, one of its earlier
+    elements is replayed from its reservoir and marked as a repeat, so the image layer can
+    augment it. The pass ends when the input has ended and every element read has been emitted.
+
+    Each iteration of the result is a pass over ``dataset``. A pass's buffers live as long as
+    the iterator that runs it: a consumer that stops early (``take``, ``break``) releases them.
 
     Parameters
     ----------
@@ -95,7 +135,7 @@ def rebalance(
         kept for replay; memory is bounded by ``2 * num_classes * capacity_per_class`` elements.
         Input is read only while every class has room for a new element, so reading is never
         what forces a record out.
-    seed : int
+    seed : int in [0, 2**64)
         Seeds the reservoirs. Pass ``k`` over the dataset uses ``(seed, k)``: given the same
         input order, the output is the same on every run.
     chunk_size : int
@@ -108,42 +148,30 @@ def rebalance(
     -------
     tf.data.Dataset
         Elements ``(element, repeats)``: the original structure and an int32 count of earlier
-        emissions of the same element (0 = first view). Attribute ``report``: a
-        `RebalanceReport`.
+        emissions of the same element (0 = first view). Its cardinality is unknown (it depends
+        on the data). Attribute ``report``: a `RebalanceReport`.
 
     Examples
     --------
-    >>> records = tf.data.TFRecordDataset(files).map(parse)          # (jpeg, label)
-    >>> balanced = rebalance(records, lambda jpeg, label: label, num_classes=10)
-    >>> images = balanced.map(lambda element, repeats: decode(element[0]))
+    >>> labels = tf.data.Dataset.from_tensor_slices(np.array([0, 0, 0, 1]))
+    >>> balanced = rebalance(labels, lambda y: y, num_classes=2, capacity_per_class=4)
+    >>> [(int(y), int(repeats)) for y, repeats in balanced]  # class 1's only element is replayed
+    [(0, 0), (1, 0), (0, 0), (1, 1), (0, 0)]
+    >>> balanced.report.read, balanced.report.emitted, balanced.report.replays
+    (4, 5, 1)
     """
-    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     # Built once now so that bad arguments fail here, not at the first element.
     StreamRebalancer(num_classes, target=target, capacity_per_class=capacity_per_class, seed=seed, on_error=on_error)
     spec = dataset.element_spec
     report = RebalanceReport()
-    streams: dict[int, StreamRebalancer] = {}
-    pass_numbers = itertools.count()
 
-    def open_pass() -> np.int64:
-        number = next(pass_numbers)
-        streams[number] = StreamRebalancer(num_classes, target=target, capacity_per_class=capacity_per_class,
-                                           seed=int(np.random.SeedSequence([seed, number]).generate_state(1)[0]),
-                                           on_error=on_error)
-        return np.int64(number)
+    def open_stream(number: int) -> StreamRebalancer:
+        pass_seed = int(np.random.SeedSequence([seed, number]).generate_state(1, np.uint64)[0])
+        return StreamRebalancer(num_classes, target=target, capacity_per_class=capacity_per_class, seed=pass_seed,
+                                on_error=on_error)
 
-    def push(number, payloads, labels, final):
-        stream = streams[int(number)]
-        out, out_labels, repeats = stream.push(list(payloads), labels, final=bool(final))
-        if final:
-            stats = streams.pop(int(number)).stats
-            report.passes_finished += 1
-            report.per_pass.append(stats)
-            for key in ("read", "emitted", "fresh", "replays", "replaced", "unweighted", "skipped", "peak_held_bytes"):
-                setattr(report, key, stats[key])
-        return np.array(out, dtype=object), out_labels, repeats
-
+    passes = _Passes(open_stream, report)
     records = dataset.map(
         lambda *element: (_serialize(*element), tf.cast(label_fn(*element), tf.int64)),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -154,20 +182,19 @@ def rebalance(
         tf.data.Dataset.from_tensors((tf.constant([], tf.string), tf.constant([], tf.int64), True))
     )
 
-    def one_pass(_):
-        number = tf.numpy_function(open_pass, [], tf.int64, stateful=True)
-
+    def one_pass(number):
         def rebalanced(payloads, labels, final):
             out, out_labels, repeats = tf.numpy_function(
-                push, [number, payloads, labels, final], [tf.string, tf.int32, tf.int32], stateful=True
+                passes.push, [number, payloads, labels, final], [tf.string, tf.int32, tf.int32], stateful=True
             )
             shaped = tuple(tf.ensure_shape(t, [None]) for t in (out, out_labels, repeats))
             return tf.data.Dataset.from_tensor_slices(shaped)
 
         return chunks.flat_map(rebalanced)  # in order: the core sees the stream as it is
 
+    pass_numbers = tf.data.Dataset.from_generator(passes.scope, output_signature=tf.TensorSpec([], tf.int64))
     deserialize = _deserialize(spec)
-    result = tf.data.Dataset.from_tensors(0).flat_map(one_pass).map(
+    result = pass_numbers.flat_map(one_pass).map(
         lambda payload, label, repeats: (deserialize(payload), repeats),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
