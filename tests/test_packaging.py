@@ -68,6 +68,7 @@ def _dist_info(name: str, version: str, metadata: str) -> dict[str, str]:
 
 
 def _stub_metadata(name: str) -> str:
+    # and-cuda, so that a requirement of tensorflow[and-cuda] resolves to the stub too.
     return f"Metadata-Version: 2.1\nName: {name}\nVersion: {STUB_VERSION}\nProvides-Extra: and-cuda\n"
 
 
@@ -135,7 +136,7 @@ def offline_index(tmp_path_factory) -> Path:
     wheels = base / "wheels"
     wheels.mkdir()
     mirrored = _installed_closure(_project_requirements({*USER_EXTRAS, "demo"}))
-    for name, distribution in mirrored.items():
+    for distribution in mirrored.values():
         _write_wheel(wheels, distribution.metadata["Name"], distribution.version, distribution.read_text("METADATA"))
     for name in TENSORFLOW_DISTRIBUTIONS - set(mirrored):
         _write_wheel(wheels, name, STUB_VERSION, _stub_metadata(name))
