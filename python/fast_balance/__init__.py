@@ -8,5 +8,5 @@ from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
 from .weights import class_weights
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 __all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator", "StreamRebalancer", "class_weights", "__version__"]
