@@ -7,8 +7,6 @@ import pytest
 
 from fast_balance.synthetic import long_tailed_labels
 
-__all__ = ["long_tailed_labels"]
-
 
 @pytest.fixture
 def defect_labels() -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import reference
-from conftest import long_tailed_labels
+from fast_balance.synthetic import long_tailed_labels
 from fast_balance import BalancedIndexSampler, _core
 from fast_balance.weights import target_weights
 
@@ -364,7 +364,7 @@ def test_same_stream_in_another_process(tail_labels):
     sampler = BalancedIndexSampler(tail_labels, batch_size=32, seed=77)
     code = (
         "import sys, numpy as np, hashlib; sys.path.insert(0, sys.argv[1]);"
-        "from conftest import long_tailed_labels; from fast_balance import BalancedIndexSampler;"
+        "from fast_balance.synthetic import long_tailed_labels; from fast_balance import BalancedIndexSampler;"
         "s = BalancedIndexSampler(long_tailed_labels(10, 1000, 100.0, seed=1), batch_size=32, seed=77);"
         "e = s.epoch(3); print(hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest())"
     )
@@ -520,7 +520,7 @@ def test_samplers_pickle_to_the_same_stream_in_a_spawned_process(tail_labels):
     copy = pickle.loads(payload)
     assert copy.fingerprint == sampler.fingerprint and digest(copy, 3) == digest(sampler, 3)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        assert pool.apply(_pickled_epoch_digest, (payload,)) == digest(sampler, 3)
+        assert pool.apply_async(_pickled_epoch_digest, (payload,)).get(timeout=120) == digest(sampler, 3)
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])

@@ -7,7 +7,7 @@ import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
 import fast_balance
-from conftest import long_tailed_labels
+from fast_balance.synthetic import long_tailed_labels
 from fast_balance.weights import target_weights
 
 

@@ -46,7 +46,7 @@ def image_demo(args: argparse.Namespace) -> None:
     try:
         from .tf import demo as tf_demo
     except ImportError as error:
-        print(f"\nThe image pipeline part needs TensorFlow (pip install '.[tf]'): {error}")
+        print(f"\nThe image pipeline part of the demo needs TensorFlow. {error}")
         return
     counts = args.image_counts or tf_demo.DEFAULT_COUNTS
     tf_demo.run(args.image_dir, args.png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed,

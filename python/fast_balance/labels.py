@@ -80,6 +80,8 @@ def count_classes(array: np.ndarray, num_classes: int) -> ClassCounts:
     >>> present.classes.tolist(), present.counts.tolist()
     ([0, 5, 1000000000], [1, 2, 1])
     """
+    if array.dtype == np.uint64:  # checked below 2**31: the same values as int64 (older NumPy will not cast)
+        array = array.view(np.int64)
     high = int(array.max())
     if high < 2 * array.size + 1024:
         dense = np.bincount(array, minlength=high + 1)
