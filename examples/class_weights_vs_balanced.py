@@ -76,7 +76,7 @@ def main(argv=None) -> None:
     tf.keras.utils.set_random_seed(args.seed)
     balanced = small_cnn(len(class_names), args.size)
     ds = balanced_dataset(train_paths, train_labels, image_size=(args.size, args.size), batch_size=args.batch_size,
-                          samples_per_epoch="n", seed=args.seed, progress=False)
+                          samples_per_epoch="n", value_range=(0, 1), seed=args.seed, progress=False)
     balanced.fit(ds, epochs=args.epochs, verbose=0)
 
     tf.keras.utils.set_random_seed(args.seed)

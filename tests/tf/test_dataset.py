@@ -40,10 +40,22 @@ def test_batches_follow_the_sampler_and_each_pass_is_the_next_epoch(image_folder
     for epoch in range(2):
         images, got = collect(ds)
         assert np.array_equal(got, reference.epoch(epoch).labels)
-        assert images.min() >= 0.0 and images.max() <= 1.0
+        assert images.min() >= 0.0 and images.max() <= 255.0 and images.max() > 1.0  # Keras' scale
     per_batch = got.reshape(-1, 12)
     assert all(np.bincount(row, minlength=3).tolist() == [4, 4, 4] for row in per_batch)
     assert int(ds.next_epoch.numpy()) == 2
+
+
+def test_value_range_maps_pixels_linearly(image_folder):
+    _, paths, labels = image_folder
+    keras_scale, _ = collect(make(paths, labels, augment="all"))
+    unit, _ = collect(make(paths, labels, augment="all", value_range=(0, 1)))
+    signed, _ = collect(make(paths, labels, augment="all", value_range=(-1, 1)))
+    assert np.allclose(keras_scale / 255.0, unit, atol=1e-5) and np.allclose(unit * 2 - 1, signed, atol=1e-5)
+    assert unit.max() <= 1.0 and signed.min() >= -1.0
+    for bad in ((1, 0), (0,), "unit", (0, float("inf"))):
+        with pytest.raises(ValueError, match="value_range"):
+            make(paths, labels, value_range=bad)
 
 
 def test_repeats_policy_augments_only_duplicates(image_folder):

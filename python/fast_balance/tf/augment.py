@@ -53,21 +53,53 @@ def check_policy(augment: object, augment_options: dict | None) -> dict:
     return options
 
 
+def check_value_range(value_range: object) -> tuple[float, float]:
+    """``(low, high)`` floats with low < high, the range pixel values are mapped to."""
+    try:
+        low, high = (float(v) for v in value_range)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"value_range must be (low, high), e.g. (0, 255) or (0, 1), got {value_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"value_range must be finite with low < high, got {value_range!r}")
+    return low, high
+
+
+def from_unit(images: tf.Tensor, value_range: tuple[float, float]) -> tf.Tensor:
+    """Images in [0, 1] mapped linearly to ``value_range``."""
+    low, high = value_range
+    if (low, high) == (0.0, 1.0):
+        return images
+    return images * (high - low) + low
+
+
+def from_uint8(images: tf.Tensor, value_range: tuple[float, float]) -> tf.Tensor:
+    """uint8 images (0-255) as float32 in ``value_range``."""
+    if value_range == (0.0, 255.0):
+        return tf.cast(images, tf.float32)
+    return from_unit(tf.cast(images, tf.float32) / 255.0, value_range)
+
+
 def apply_policy(
-    images: tf.Tensor, repeats: tf.Tensor, key: tf.Tensor, augment: AugmentPolicy, options: dict
+    images: tf.Tensor,
+    repeats: tf.Tensor,
+    key: tf.Tensor,
+    augment: AugmentPolicy,
+    options: dict,
+    value_range: tuple[float, float] = (0.0, 255.0),
 ) -> tf.Tensor:
-    """float32 [B, H, W, 3] in [0, 1] from a uint8 batch, augmented where the policy says.
+    """float32 [B, H, W, 3] in ``value_range`` from a uint8 batch, augmented where the policy says.
 
     ``"repeats"`` augments the samples drawn before in the epoch (``repeats >= 1``), ``"all"``
-    every sample, ``"none"`` none; a callable gets the float batch and the repeats mask.
+    every sample, ``"none"`` none; a callable ``fn(images, mask)`` gets the float batch in
+    ``value_range`` (as Keras preprocessing layers expect it, by default [0, 255]) and the mask.
     """
     if augment == "none":
-        return tf.cast(images, tf.float32) / 255.0
+        return from_uint8(images, value_range)
     mask = tf.ones_like(repeats, tf.bool) if augment == "all" else repeats >= 1
     if callable(augment):
-        return augment(tf.cast(images, tf.float32) / 255.0, mask)
+        return augment(from_uint8(images, value_range), mask)
     # The uint8 batch goes in: the conversion rides along with the first augmentation op.
-    return augment_batch(images, mask, key, **options)
+    return from_unit(augment_batch(images, mask, key, **options), value_range)
 
 
 def _uniform(seed: tf.Tensor, salt: int, shape, low: float, high: float) -> tf.Tensor:

@@ -19,7 +19,7 @@ from .._checks import ON_ERROR, check_choice, check_int, check_seed
 from ..files import check_image_files, list_image_files, substitutes
 from ..sampler import BalancedIndexSampler, SamplesPerEpoch
 from ..weights import Target
-from .augment import AugmentPolicy, apply_policy, batch_key, check_policy
+from .augment import AugmentPolicy, apply_policy, batch_key, check_policy, check_value_range
 from .bank import DecodeBank, bank_budget, bank_members, build_bank
 from .placement import augment_device as resolve_device
 from .placement import map_on_device
@@ -85,6 +85,7 @@ def balanced_dataset(
     *,
     image_size: tuple[int, int] = (224, 224),
     batch_size: int = 32,
+    value_range: tuple[float, float] = (0, 255),
     target: Target = "balanced",
     samples_per_epoch: SamplesPerEpoch = "max",
     replacement: bool = False,
@@ -103,7 +104,7 @@ def balanced_dataset(
     epochs: int | None = None,
     with_indices: bool = False,
 ) -> tf.data.Dataset:
-    """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, 3] in [0, 1], labels int32 [B])``.
+    """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, 3], labels int32 [B])``.
 
     Each pass over the dataset (each Keras epoch) is the sampler's next epoch, so
     ``model.fit(ds, epochs=3)`` sees three different balanced epochs; ``len(ds)`` is the number of
@@ -118,6 +119,11 @@ def balanced_dataset(
         Class of each path.
     image_size : (height, width)
     batch_size : int
+    value_range : (low, high)
+        Pixel values are float32 in this range: (0, 255) by default, as
+        ``keras.utils.image_dataset_from_directory`` gives them (a ``Rescaling(1 / 255)`` layer or a
+        Keras Applications model's own preprocessing then sees what it expects); (0, 1) or
+        (-1, 1) map linearly.
     target, samples_per_epoch, replacement, num_shards, shard_index
         As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with these,
         ``batch_size`` and ``seed``.
@@ -194,6 +200,7 @@ def balanced_dataset(
     seed = check_seed(seed)
     initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
     augment_options = check_policy(augment, augment_options)
+    value_range = check_value_range(value_range)
     check_choice("on_error", on_error, ON_ERROR)
     if epochs is not None:
         epochs = check_int("epochs", epochs, minimum=1)
@@ -226,7 +233,7 @@ def balanced_dataset(
     read = batch_reader(paths, image_size, batch_size, bank, check=on_error == "raise")
 
     def finish(images, batch_labels, repeats, indices, epoch, batch):
-        images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, augment_options)
+        images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, augment_options, value_range)
         return (images, batch_labels, indices) if with_indices else (images, batch_labels)
 
     def pipeline(rows: tf.data.Dataset, batches: int | None) -> tf.data.Dataset:

@@ -62,7 +62,7 @@ def run(
         after += np.bincount(labels.numpy(), minlength=len(names))
         if len(minority) < 8:
             rare = np.flatnonzero(labels.numpy() == len(names) - 1)
-            minority.extend(images.numpy()[rare[: 8 - len(minority)]])
+            minority.extend(images.numpy()[rare[: 8 - len(minority)]] / 255.0)
     seconds = time.perf_counter() - start
     print(f"\nOne balanced epoch of {int(after.sum()):,} images ({len(ds)} batches of {batch_size}, "
           f"{image_size}x{image_size}, augmented repeats):")
