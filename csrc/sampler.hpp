@@ -25,9 +25,14 @@
 
 #include "class_index.hpp"
 #include "random.hpp"
-#include "schedule.hpp"
+#include "apportion.hpp"
+#include "batch_schedule.hpp"
+#include "quota_groups.hpp"
+#include "slot_buckets.hpp"
 
 namespace fast_balance {
+
+__extension__ typedef unsigned __int128 uint128;
 
 struct SamplerOptions {
   std::uint64_t seed = 0;

@@ -11,8 +11,13 @@
 
 #include "../class_index.hpp"
 #include "../random.hpp"
+#include "../apportion.hpp"
+#include "../batch_schedule.hpp"
+#include "../min_key_set.hpp"
+#include "../pfair_schedule.hpp"
+#include "../quota_groups.hpp"
 #include "../sampler.hpp"
-#include "../schedule.hpp"
+#include "../slot_buckets.hpp"
 #include "check.hpp"
 
 namespace {
