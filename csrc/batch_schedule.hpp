@@ -13,7 +13,7 @@
 
 #include "pfair_schedule.hpp"
 #include "quota_groups.hpp"
-#include "slot_buckets.hpp"
+#include "slot_buckets.hpp"  // SlotBuckets::kMaxSlots, the limit of an epoch's slots
 
 namespace fast_balance {
 

@@ -3,15 +3,15 @@
 //
 // Terms:
 // * Place: a position of the output. A batch's places hold its scheduled slots in a random order.
-// * Window: consecutive batches filled together (WindowLayout), so that every class takes its
-//   draws of a window in one run.
+// * Window (not a Pfair window): consecutive batches filled together (WindowLayout), so that
+//   every class takes its draws of a window in one run.
 // * Room: a slot of a window's staging area (staging.hpp). Group g's rooms are its subtasks of the
 //   window, in order: of a group of K, the member d turns after the group's first turn in the
 //   window owns rooms d, d + K, d + 2K, ..., so members taking turns write side by side.
-// * Several per batch: a group whose quota exceeds the epoch's batches, so that a batch may hold
-//   several slots of one member. A class's draws must reach its places in place order; with at most
-//   one slot per batch its subtasks are in that order already, with several its rooms are given
-//   out "by place": in the order of its places.
+// * Several per batch: a group whose members' quota exceeds the epoch's batches, so that a batch
+//   may hold several slots of one member. A class's draws must reach its places in place order:
+//   with at most one slot per batch its subtasks are in that order already; with several, its
+//   rooms are given out "by place", in the order of its places.
 // * Slot value: what the schedule puts in a place before the draws are taken: its room, or, for
 //   a class whose rooms go by place, ~(the class's index among those), its room given out later.
 // * Wanted: a room whose draw this call writes; a slice or shard wants only some of a window's.

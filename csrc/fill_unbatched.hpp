@@ -6,6 +6,7 @@
 // * Staged: a whole epoch's draws are written class by class to their buckets, grouped by class
 //   inside each bucket (staging.hpp), and later assembled.
 // * Assembling a bucket: putting its staged draws in the bucket's shuffled order, in cache.
+//   A bucket's group (not a quota group): the run of one class's staged draws in it.
 // * Block: up to kBlockClasses consecutive classes of the class order, each with at least
 //   kBlockDrawsPerBucket draws in every bucket, filled bucket by bucket instead of class by class.
 #pragma once
@@ -29,9 +30,9 @@ inline std::uint64_t epoch_order_key(const SamplerPlan& plan, std::int64_t epoch
   return stream_key(plan.options().seed, StreamDomain::kEpochOrder, static_cast<std::uint64_t>(epoch), 0);
 }
 
-// With fewer draws per bucket, the per-bucket set-up of each class costs more than the scattered
-// writes of a class-by-class fill.
 inline constexpr std::size_t kBlockClasses = 4096;
+// With fewer draws per bucket, a class's set-up in every bucket costs more than the scattered
+// writes of a class-by-class fill.
 inline constexpr std::int64_t kBlockDrawsPerBucket = 4;
 // The smallest quota filled in blocks.
 inline std::int64_t block_quota(const SlotBuckets& buckets) noexcept { return kBlockDrawsPerBucket * buckets.count(); }
@@ -166,7 +167,7 @@ __attribute__((noinline)) void fill_buckets(const SamplerPlan& plan, const SlotB
 }
 
 // The same stream as arrange_slots followed by draws in slot order, built without a random memory
-// access per slot: each class's draws are taken in order and written to its places in the
+// access per slot: each class's draws are taken in order and written to its slots in the
 // buckets (SlotBuckets keeps them in draw order), then every bucket is shuffled in cache the way
 // arrange_slots shuffles it, each class's draws staying in order. Classes go in SlotBuckets'
 // class order, which keeps the buckets being written to few at a time.
@@ -185,7 +186,7 @@ inline void fill_whole_epoch(const SamplerPlan& plan, std::int64_t epoch, Draws&
 }
 
 // Positions [start, stop) of this shard: the classes of the whole epoch's slots first, then the
-// draws of the wanted ones in slot order, the others passed over.
+// draws of the slots asked for, in slot order, the others' draws passed over.
 inline void fill_slice(const SamplerPlan& plan, std::int64_t epoch, std::int64_t start, std::int64_t stop,
                        Draws& draws, Workspace& work, const EpochOutput& out) {
   const std::int64_t shards = plan.options().num_shards;
