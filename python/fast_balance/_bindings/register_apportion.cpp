@@ -1,9 +1,9 @@
-// Binds apportion (csrc/schedule.hpp): the largest-remainder split the sampler's quotas use.
+// Binds apportion (csrc/apportion.hpp): the largest-remainder split the sampler's quotas use.
 #include <cstdint>
 #include <vector>
 
 #include "bindings.hpp"
-#include "schedule.hpp"
+#include "apportion.hpp"
 
 namespace fast_balance_bindings {
 

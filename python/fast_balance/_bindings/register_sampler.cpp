@@ -9,7 +9,9 @@
 
 #include "bindings.hpp"
 #include "class_index.hpp"
+#include "plan.hpp"
 #include "sampler.hpp"
+#include "staging.hpp"
 
 namespace fast_balance_bindings {
 

@@ -1,0 +1,127 @@
+// SamplerPlan: everything an epoch is a function of, validated and derived once per sampler: the
+// class index, the options, each class's quota, its quota group and its stream key prefix.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apportion.hpp"
+#include "class_index.hpp"
+#include "quota_groups.hpp"
+#include "random.hpp"
+#include "slot_buckets.hpp"
+
+namespace fast_balance {
+
+struct SamplerOptions {
+  std::uint64_t seed = 0;
+  std::int64_t samples_per_epoch = 0;  // over all shards
+  std::int64_t batch_size = 0;         // 0: unbatched
+  bool replacement = false;
+  std::int64_t num_shards = 1;
+  std::int64_t shard_index = 0;
+  // Whether values travelling together are packed into one 64-bit word where they fit: draws
+  // waiting for their places, and a first pass's members with their positions (faster; the output
+  // is the same either way, which the core's tests check by turning it off).
+  bool pack_words = true;
+};
+
+// Immutable once built; every fill reads it through a const reference, so concurrent epochs
+// share it freely.
+class SamplerPlan {
+ public:
+  // Throws std::invalid_argument when the weights or options do not fit the class index.
+  SamplerPlan(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
+      : index_(std::move(index)),
+        options_(options),
+        quotas_(checked_quotas(index_, weights, options_)),
+        groups_(quotas_),
+        max_repeats_(repeats_bound(index_, quotas_, options_.replacement)),
+        key_prefixes_(draw_key_prefixes(options_, quotas_.size())) {}
+
+  const ClassIndex& index() const noexcept { return index_; }
+  const SamplerOptions& options() const noexcept { return options_; }
+  // Per class: its draws in every epoch.
+  const std::vector<std::int64_t>& quotas() const noexcept { return quotas_; }
+  const QuotaGroups& groups() const noexcept { return groups_; }
+  // A bound on any draw's repeats in an epoch.
+  std::int64_t max_repeats() const noexcept { return max_repeats_; }
+  // Class c's pool passes' key prefix (stream_key_prefix of kPoolPass); with replacement, its draw key.
+  std::uint64_t key_prefix(std::size_t c) const noexcept { return key_prefixes_[c]; }
+  std::int64_t shard_size() const noexcept { return options_.samples_per_epoch / options_.num_shards; }
+  // Batches of the whole epoch (over all shards); batched plans only.
+  std::int64_t num_batches() const noexcept { return options_.samples_per_epoch / options_.batch_size; }
+
+ private:
+  static std::vector<std::int64_t> checked_quotas(const ClassIndex& index, const std::vector<std::uint64_t>& weights,
+                                                  const SamplerOptions& options) {
+    const std::int64_t num_classes = index.num_classes();
+    if (static_cast<std::int64_t>(weights.size()) != num_classes) {
+      throw std::invalid_argument("weights has " + std::to_string(weights.size()) + " entries for " +
+                                  std::to_string(num_classes) + " classes");
+    }
+    if (options.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
+    if (options.samples_per_epoch > SlotBuckets::kMaxSlots) {
+      throw std::invalid_argument("samples_per_epoch must be at most 2^46");
+    }
+    if (options.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
+    if (options.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
+    if (options.shard_index < 0 || options.shard_index >= options.num_shards) {
+      throw std::invalid_argument("shard_index must be in [0, num_shards)");
+    }
+    const std::int64_t unit = std::max<std::int64_t>(options.batch_size, 1) * options.num_shards;
+    if (options.samples_per_epoch % unit != 0) {
+      throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
+    }
+    std::string empty;
+    for (std::int64_t c = 0; c < num_classes; ++c) {
+      if (index.count(c) > INT32_MAX) {
+        throw std::invalid_argument("class " + std::to_string(c) + " has more than 2^31 - 1 samples");
+      }
+      if (weights[static_cast<std::size_t>(c)] > 0 && index.count(c) == 0) {
+        empty += (empty.empty() ? "" : ", ") + std::to_string(c);
+      }
+    }
+    if (!empty.empty()) throw std::invalid_argument("classes with no samples have positive weight: " + empty);
+    return apportion(options.samples_per_epoch, weights);
+  }
+
+  static std::int64_t repeats_bound(const ClassIndex& index, const std::vector<std::int64_t>& quotas, bool replacement) {
+    std::int64_t bound = 0;
+    for (std::size_t c = 0; c < quotas.size(); ++c) {
+      // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
+      const std::int64_t count = index.count(static_cast<std::int64_t>(c));
+      const std::int64_t quota = quotas[c];
+      if (count > 0 && quota / count >= INT32_MAX) {
+        throw std::invalid_argument("class " + std::to_string(c) + " would repeat a sample 2^31 - 1 or more times per epoch");
+      }
+      // Without replacement a draw's repeats are at most the passes it follows in the epoch.
+      if (quota > 0) bound = std::max(bound, replacement ? quota - 1 : quota / count + 1);
+    }
+    return bound;
+  }
+
+  // Pass keys (or with replacement the draw key) differ only in their last step.
+  static std::vector<std::uint64_t> draw_key_prefixes(const SamplerOptions& options, std::size_t num_classes) {
+    std::vector<std::uint64_t> prefixes(num_classes);
+    for (std::size_t c = 0; c < num_classes; ++c) {
+      prefixes[c] = options.replacement ? stream_key(options.seed, StreamDomain::kReplacementDraw, c, 0)
+                                        : stream_key_prefix(options.seed, StreamDomain::kPoolPass, c);
+    }
+    return prefixes;
+  }
+
+  ClassIndex index_;
+  SamplerOptions options_;
+  std::vector<std::int64_t> quotas_;
+  QuotaGroups groups_;
+  std::int64_t max_repeats_;
+  std::vector<std::uint64_t> key_prefixes_;
+};
+
+}  // namespace fast_balance

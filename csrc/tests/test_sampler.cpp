@@ -1,0 +1,225 @@
+// Unit tests of BalancedSampler (sampler.hpp): semantics, slices and shards on every fill path,
+// pool passes, preconditions.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../class_index.hpp"
+#include "../random.hpp"
+#include "../sampler.hpp"
+#include "check.hpp"
+#include "sampler_cases.hpp"
+
+namespace {
+
+using fast_balance_tests::check;
+using fast_balance_tests::check_throws;
+using fast_balance_tests::Epoch;
+using fast_balance_tests::long_tailed_labels;
+using fast_balance_tests::run;
+
+using fast_balance::BalancedSampler;
+using fast_balance::ClassIndex;
+using fast_balance::RandomStream;
+using fast_balance::SamplerOptions;
+
+void test_sampler_semantics() {
+  const auto labels = long_tailed_labels(5, 64);
+  const auto n = static_cast<std::int64_t>(labels.size());
+  for (const std::int64_t batch : {std::int64_t{0}, std::int64_t{8}}) {
+    for (const bool replacement : {false, true}) {
+      SamplerOptions options;
+      options.seed = 11;
+      options.batch_size = batch;
+      options.replacement = replacement;
+      options.samples_per_epoch = 5 * 64;
+      const std::string name = "batch " + std::to_string(batch) + (replacement ? " with" : " without") + " replacement";
+      BalancedSampler sampler(ClassIndex::from_labels(labels.data(), n, 5), std::vector<std::uint64_t>(5, 1), options);
+      const Epoch whole = run(sampler, 3, 0, 320);
+      // Labels agree with the data, counts equal the quotas, repeats count earlier emissions.
+      std::map<std::int64_t, std::int32_t> emitted;
+      std::vector<std::int64_t> per_class(5, 0);
+      bool consistent = true;
+      for (std::size_t t = 0; t < whole.indices.size(); ++t) {
+        const auto index = whole.indices[t];
+        consistent = consistent && labels[static_cast<std::size_t>(index)] == whole.labels[t];
+        consistent = consistent && whole.repeats[t] == emitted[index]++;
+        ++per_class[static_cast<std::size_t>(whole.labels[t])];
+      }
+      check(consistent, name + ": labels and repeats");
+      check(per_class == std::vector<std::int64_t>(5, 64), name + ": balanced counts");
+      // Slices and shards reproduce the whole epoch.
+      const Epoch head = run(sampler, 3, 0, 100);
+      const Epoch tail = run(sampler, 3, 100, 320);
+      std::vector<std::int64_t> joined = head.indices;
+      joined.insert(joined.end(), tail.indices.begin(), tail.indices.end());
+      std::vector<std::int32_t> joined_repeats = head.repeats;
+      joined_repeats.insert(joined_repeats.end(), tail.repeats.begin(), tail.repeats.end());
+      check(joined == whole.indices && joined_repeats == whole.repeats, name + ": slices equal the epoch");
+      options.num_shards = 2;
+      std::vector<std::int64_t> from_shards(320);
+      for (std::int64_t s = 0; s < 2; ++s) {
+        options.shard_index = s;
+        BalancedSampler shard(ClassIndex::from_labels(labels.data(), n, 5), std::vector<std::uint64_t>(5, 1), options);
+        const Epoch part = run(shard, 3, 0, 160);
+        for (std::int64_t j = 0; j < 160; ++j) {
+          const std::int64_t global = batch > 0 ? ((j / batch) * 2 + s) * batch + j % batch : j * 2 + s;
+          from_shards[static_cast<std::size_t>(global)] = part.indices[static_cast<std::size_t>(j)];
+        }
+      }
+      check(from_shards == whole.indices, name + ": shards interleave to the epoch");
+    }
+  }
+}
+
+// A whole unbatched epoch is built by filling buckets class by class (packed or plain staging,
+// in blocks or not); a slice goes slot by slot through arrange_slots. Both must give one stream.
+void test_whole_epochs_equal_their_slices_on_every_fill_path() {
+  struct Case {
+    std::string name;
+    std::vector<std::int64_t> counts;   // samples per class
+    std::vector<std::uint64_t> weights; // quotas, as the weights sum to samples_per_epoch
+    std::int64_t batch_size = 0;
+  };
+  std::vector<Case> cases;
+  // Two buckets in each (40,000 slots).
+  cases.push_back({"one draw per bucket (packed)", std::vector<std::int64_t>(20000, 3),
+                   std::vector<std::uint64_t>(20000, 2)});
+  {
+    Case few{"a few draws per bucket (packed, grouped)", {}, {}};
+    for (int c = 0; c < 8000; ++c) {
+      few.counts.push_back(1 + c % 4);
+      few.weights.push_back(static_cast<std::uint64_t>(3 + c % 5));
+    }
+    cases.push_back(few);
+  }
+  cases.push_back({"blocks (plain)", std::vector<std::int64_t>(10, 900), std::vector<std::uint64_t>(10, 4000)});
+  {
+    Case mixed{"blocks and single draws (plain)", std::vector<std::int64_t>(9, 700), std::vector<std::uint64_t>(9, 4000)};
+    mixed.counts.insert(mixed.counts.end(), 4000, 1);
+    mixed.weights.insert(mixed.weights.end(), 4000, 1);
+    cases.push_back(mixed);
+  }
+  // Batched, 80,000 slots in batches of 16: five windows of draws in turns (quotas below the
+  // 5,000 batches), and with classes of several slots in every batch beside them (their rooms
+  // given out in the order of their places).
+  cases.push_back({"batched in turns, several windows", std::vector<std::int64_t>(200, 7),
+                   std::vector<std::uint64_t>(200, 400), 16});
+  {
+    Case mixed{"batched, several slots per batch and in turns", std::vector<std::int64_t>(4, 3000), std::vector<std::uint64_t>(4, 8000), 16};
+    mixed.counts.insert(mixed.counts.end(), 200, 5);
+    mixed.weights.insert(mixed.weights.end(), 200, 240);
+    cases.push_back(mixed);
+  }
+  for (const Case& test : cases) {
+    std::vector<std::int32_t> labels;
+    for (std::size_t c = 0; c < test.counts.size(); ++c) labels.insert(labels.end(), static_cast<std::size_t>(test.counts[c]), static_cast<std::int32_t>(c));
+    RandomStream(3).shuffle(labels.data(), static_cast<std::int64_t>(labels.size()));
+    std::int64_t total = 0;
+    for (const std::uint64_t w : test.weights) total += static_cast<std::int64_t>(w);
+    for (const bool replacement : {false, true}) {
+      SamplerOptions options;
+      options.seed = 21;
+      options.samples_per_epoch = total;
+      options.replacement = replacement;
+      options.batch_size = test.batch_size;
+      const auto num_classes = static_cast<std::int64_t>(test.counts.size());
+      BalancedSampler sampler(ClassIndex::from_labels(labels.data(), static_cast<std::int64_t>(labels.size()), num_classes),
+                              test.weights, options);
+      const std::string name = test.name + (replacement ? ", with replacement" : "");
+      for (const std::int64_t epoch : {0, 1}) {
+        const Epoch whole = run(sampler, epoch, 0, total);
+        const Epoch head = run(sampler, epoch, 0, 1);
+        const Epoch rest = run(sampler, epoch, 1, total);
+        bool equal = head.indices[0] == whole.indices[0] && head.labels[0] == whole.labels[0] &&
+                     head.repeats[0] == whole.repeats[0];
+        for (std::size_t t = 1; t < whole.indices.size(); ++t) {
+          equal = equal && rest.indices[t - 1] == whole.indices[t] && rest.labels[t - 1] == whole.labels[t] &&
+                  rest.repeats[t - 1] == whole.repeats[t];
+        }
+        check(equal, name + ": whole epoch " + std::to_string(epoch) + " equals its slices");
+        bool labelled = true;
+        for (std::size_t t = 0; t < whole.indices.size(); ++t) {
+          labelled = labelled && labels[static_cast<std::size_t>(whole.indices[t])] == whole.labels[t];
+        }
+        check(labelled, name + ": labels are the samples' classes");
+        SamplerOptions unpacked = options;
+        unpacked.pack_words = false;
+        const BalancedSampler plain(
+            ClassIndex::from_labels(labels.data(), static_cast<std::int64_t>(labels.size()), num_classes), test.weights,
+            unpacked);
+        const Epoch plain_whole = run(plain, epoch, 0, total);
+        check(plain_whole.indices == whole.indices && plain_whole.labels == whole.labels &&
+                  plain_whole.repeats == whole.repeats,
+              name + ": the same epoch without packed words");
+      }
+    }
+  }
+}
+
+void test_pools_cover_each_class_once_per_pass() {
+  const auto labels = long_tailed_labels(4, 40);  // 40, 20, 10, 5
+  SamplerOptions options;
+  options.samples_per_epoch = 4 * 40;
+  BalancedSampler sampler(ClassIndex::from_labels(labels.data(), 75, 4), std::vector<std::uint64_t>(4, 1), options);
+  // Over epochs 0..4, class c's draws, in order, are whole passes over its members.
+  std::vector<std::vector<std::int64_t>> stream(4);
+  for (std::int64_t e = 0; e < 5; ++e) {
+    const Epoch epoch = run(sampler, e, 0, 160);
+    for (std::size_t t = 0; t < 160; ++t) stream[static_cast<std::size_t>(epoch.labels[t])].push_back(epoch.indices[t]);
+  }
+  bool passes_ok = true;
+  for (std::size_t c = 0; c < 4; ++c) {
+    const std::size_t count = 40u >> c;
+    for (std::size_t begin = 0; begin + count <= stream[c].size(); begin += count) {
+      std::set<std::int64_t> pass(stream[c].begin() + static_cast<std::ptrdiff_t>(begin),
+                                  stream[c].begin() + static_cast<std::ptrdiff_t>(begin + count));
+      passes_ok = passes_ok && pass.size() == count;
+    }
+  }
+  check(passes_ok, "every pass of a pool holds each member once");
+}
+
+void test_sampler_preconditions() {
+  const std::vector<std::int32_t> labels = {0, 1, 1};
+  const auto make = [&](std::vector<std::uint64_t> weights, SamplerOptions options) {
+    return BalancedSampler(ClassIndex::from_labels(labels.data(), 3, 3), weights, options);
+  };
+  SamplerOptions good;
+  good.samples_per_epoch = 4;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 1}, good); }, "empty class with positive weight");
+  check_throws<std::invalid_argument>([&] { make({1, 1}, good); }, "weights of the wrong length");
+  check_throws<std::invalid_argument>([&] { make({0, 0, 0}, good); }, "all-zero weights");
+  SamplerOptions bad = good;
+  bad.samples_per_epoch = 0;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch 0");
+  bad.samples_per_epoch = (std::int64_t{1} << 46) + 1;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch over 2^46");
+  bad.samples_per_epoch = std::int64_t{1} << 32;  // class 0's one sample 2^31 times
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "a sample repeated 2^31 times");
+  bad = good;
+  bad.batch_size = 3;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "epoch not a multiple of batch");
+  bad = good;
+  bad.num_shards = 2;
+  bad.shard_index = 2;
+  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "shard index out of range");
+  const auto sampler = make({1, 1, 0}, good);
+  check_throws<std::invalid_argument>([&] { run(sampler, 0, 0, 5); }, "slice past the epoch");
+  check_throws<std::invalid_argument>([&] { run(sampler, -1, 0, 4); }, "negative epoch");
+}
+
+void run_all() {
+  test_sampler_semantics();
+  test_whole_epochs_equal_their_slices_on_every_fill_path();
+  test_pools_cover_each_class_once_per_pass();
+  test_sampler_preconditions();
+}
+
+}  // namespace
+
+int main() { return fast_balance_tests::run_tests(run_all); }
