@@ -61,12 +61,14 @@ inline std::int64_t window_slots(const SamplerPlan& plan) noexcept {
 // the most subtasks a window can hold, fewer than window * W + 2 for a group of weight W (its
 // count is within 1 of exact after every prefix of batches).
 struct WindowLayout {
-  explicit WindowLayout(const SamplerPlan& plan) {
+  // At most `max_window` batches per window: a call that wants few batches stages few.
+  WindowLayout(const SamplerPlan& plan, std::int64_t max_window) {
     __extension__ typedef unsigned __int128 uint128;  // (weight mod num_batches) * window: up to 92 bits
     const QuotaGroups& groups = plan.groups();
     const std::int64_t batch = plan.options().batch_size;
     const std::int64_t num_batches = plan.num_batches();
-    window = std::min(num_batches, std::max<std::int64_t>(1, window_slots(plan) / batch));
+    window = std::min({num_batches, max_window, std::max<std::int64_t>(1, window_slots(plan) / batch)});
+    window = std::max<std::int64_t>(window, 1);
     room_start.assign(groups.count() + 1, 0);
     several_per_batch.resize(groups.count());
     for (std::size_t g = 0; g < groups.count(); ++g) {
@@ -134,6 +136,17 @@ class WindowRooms {
       use(~static_cast<std::int32_t>(first_by_place_[g] + turn));
       turn = turn + 1 == size ? 0 : turn + 1;
     }
+  }
+
+  // room_of for a value read back from memory the caller owns (a whole window's places wait in the
+  // output's labels): throws instead of indexing out of bounds if the value is not one we wrote.
+  std::int32_t checked_room_of(std::int32_t value) {
+    const bool valid = value >= 0 ? value < layout_.rooms() : static_cast<std::size_t>(~value) < next_room_.size();
+    const std::int32_t room = valid ? room_of(value) : -1;
+    if (room < 0 || room >= layout_.rooms()) {
+      throw std::runtime_error("the output's labels changed while the epoch was written into them");
+    }
+    return room;
   }
 
   // The room of a slot value; for a class whose rooms go by place, its next one (so a window's
@@ -295,18 +308,24 @@ template <typename Staging>
 inline void gather_places(const PlaceRange& places, WindowRooms& rooms, const Staging& staging, const EpochOutput& out) {
   const std::int32_t* sources = out.labels;
   for (std::int64_t j = std::max<std::int64_t>(places.begin, 0); j < places.end; ++j) {
-    const std::int32_t value = sources[j];
-    write(out, j, staging.get(rooms.room_of(value)));
+    write(out, j, staging.get(rooms.checked_room_of(sources[j])));
   }
 }
 
-// The classes in this epoch's turn order: a shuffle of the class ids by the stream
-// (seed, kClassRank, epoch, 0). Each group's members take turns in it.
+// The classes in this epoch's turn order: a shuffle of the classes of positive quota (in
+// increasing class) by the stream (seed, kClassRank, epoch, 0), then those of quota 0, which take
+// no turns. Each group's members take turns in it.
 inline std::vector<std::int32_t> turn_order(const SamplerPlan& plan, std::int64_t epoch) {
-  std::vector<std::int32_t> order(plan.quotas().size());
-  for (std::size_t c = 0; c < order.size(); ++c) order[c] = static_cast<std::int32_t>(c);
+  std::vector<std::int32_t> order;
+  order.reserve(plan.quotas().size());
+  for (std::size_t c = 0; c < plan.quotas().size(); ++c) {
+    if (plan.quotas()[c] > 0) order.push_back(static_cast<std::int32_t>(c));
+  }
   RandomStream(stream_key(plan.options().seed, StreamDomain::kClassRank, static_cast<std::uint64_t>(epoch), 0))
       .shuffle(order.data(), static_cast<std::int64_t>(order.size()));
+  for (std::size_t c = 0; c < plan.quotas().size(); ++c) {
+    if (plan.quotas()[c] == 0) order.push_back(static_cast<std::int32_t>(c));
+  }
   return order;
 }
 
@@ -345,7 +364,10 @@ inline void fill_batched(const SamplerPlan& plan, std::int64_t epoch, std::int64
 // draws fit in 64-bit words.
 inline void fill_batched(const SamplerPlan& plan, std::int64_t epoch, std::int64_t start, std::int64_t stop,
                          Workspace& work, const EpochOutput& out) {
-  const WindowLayout layout(plan);
+  // The batches of the global epoch that [start, stop) of this shard spans.
+  const std::int64_t span = ((stop - 1) / plan.options().batch_size - start / plan.options().batch_size + 1) *
+                            plan.options().num_shards;
+  const WindowLayout layout(plan, span);
   const auto rooms = static_cast<std::size_t>(layout.rooms());
   work.staged_indices.resize(rooms);
   const PackedStaging packed(EpochOutput{work.staged_indices.data(), nullptr, nullptr}, plan.index().num_samples(),

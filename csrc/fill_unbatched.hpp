@@ -185,36 +185,51 @@ inline void fill_whole_epoch(const SamplerPlan& plan, std::int64_t epoch, Draws&
   }
 }
 
-// Positions [start, stop) of this shard: the classes of the whole epoch's slots first, then the
-// draws of the slots asked for, in slot order, the others' draws passed over.
+// Slots arranged at a time by fill_slice, unless one bucket is larger.
+inline constexpr std::int64_t kSliceWindow = std::int64_t{1} << 20;
+
+// Positions [start, stop) of this shard: the buckets that hold them are arranged a window at a
+// time (arrange_buckets), and their slots take their draws in slot order, the others' draws
+// passed over. Memory is a window's slots and the classes' cursors, not the epoch's size.
 inline void fill_slice(const SamplerPlan& plan, std::int64_t epoch, std::int64_t start, std::int64_t stop,
                        Draws& draws, Workspace& work, const EpochOutput& out) {
   const std::int64_t shards = plan.options().num_shards;
-  std::vector<std::int32_t>& scratch = work.slots;
-  scratch.resize(static_cast<std::size_t>(plan.options().samples_per_epoch));
-  std::int32_t* slots = scratch.data();
-  arrange_slots(plan.quotas(), epoch_order_key(plan, epoch), slots);
-
-  std::int64_t t = 0;
-  if (shards == 1) {
-    // With many classes, cursors and pools do not fit in cache: prefetch them ahead of use.
-    constexpr std::int64_t kCursorAhead = 32;
-    constexpr std::int64_t kEntryAhead = 16;
-    for (; t < start; ++t) draws.pass_over(slots[t]);
-    for (; t < stop; ++t) {
-      if (t + kCursorAhead < stop) draws.prefetch_cursor(slots[t + kCursorAhead]);
-      if (t + kEntryAhead < stop) draws.prefetch_entry(slots[t + kEntryAhead]);
-      const std::int64_t j = t - start;
-      out.labels[j] = slots[t];
-      out.indices[j] = draws.take(slots[t], out.repeats[j]);
-    }
-    return;
+  const std::int64_t shard = plan.options().shard_index;
+  const SlotBuckets buckets(plan.quotas(), epoch_order_key(plan, epoch));
+  const std::int64_t first_slot = start * shards + shard;
+  const std::int64_t last_slot = (stop - 1) * shards + shard;
+  std::int64_t b = buckets.bucket_of(first_slot);
+  for (std::size_t c = 0; c < plan.quotas().size(); ++c) {
+    draws.skip(static_cast<std::int32_t>(c), buckets.draws_before(c, b));
   }
-  for (std::int64_t j = 0; j < stop - start; ++j, ++t) {
-    const std::int64_t owned = (start + j) * shards + plan.options().shard_index;
-    for (; t < owned; ++t) draws.pass_over(slots[t]);
-    out.labels[j] = slots[t];
-    out.indices[j] = draws.take(slots[t], out.repeats[j]);
+  // With many classes, cursors and pools do not fit in cache: prefetch them ahead of use.
+  constexpr std::int64_t kCursorAhead = 32;
+  constexpr std::int64_t kEntryAhead = 16;
+  std::vector<std::int32_t>& scratch = work.slots;
+  std::int64_t j = 0;  // the next position of the output
+  while (b < buckets.count() && buckets.start(b) <= last_slot) {
+    std::int64_t end = b + 1;
+    while (end < buckets.count() && buckets.start(end + 1) - buckets.start(b) <= kSliceWindow) ++end;
+    const std::int64_t base = buckets.start(b);
+    const std::int64_t size = buckets.start(end) - base;
+    scratch.resize(static_cast<std::size_t>(std::max<std::int64_t>(size, 1)));
+    const std::int32_t* slots = scratch.data();
+    arrange_buckets(buckets, b, end, scratch.data());
+    const std::int64_t finish = std::min(buckets.start(end), last_slot + 1);
+    for (std::int64_t t = base; t < finish; ++t) {
+      const std::int32_t c = slots[t - base];
+      const bool owned = t >= first_slot && (shards == 1 || (t - shard) % shards == 0);
+      if (!owned) {
+        draws.pass_over(c);
+        continue;
+      }
+      if (t + kCursorAhead < finish) draws.prefetch_cursor(slots[t + kCursorAhead - base]);
+      if (t + kEntryAhead < finish) draws.prefetch_entry(slots[t + kEntryAhead - base]);
+      out.labels[j] = c;
+      out.indices[j] = draws.take(c, out.repeats[j]);
+      ++j;
+    }
+    b = end;
   }
 }
 

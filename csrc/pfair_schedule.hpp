@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "min_key_set.hpp"
+#include "task_queue.hpp"
 
 namespace fast_balance {
 
@@ -24,23 +24,28 @@ namespace fast_balance {
 // (each batch slot a processor, task t of weight (quota_t mod num_batches) / num_batches) with
 // the PD^2 algorithm of Anderson and Srinivasan, which is optimal: every subtask meets its
 // window, which is exactly the "within 1 after every prefix" property.
+//
+// The ready light tasks and the tasks waiting for their release are TaskQueues: among tasks of
+// equal urgency, and among tasks released at the same batch, the last queued comes first. Their
+// dense layout (O(1) per task) costs about 12 bytes per batch; epochs of more than kDenseBatches
+// batches use heaps (O(log tasks) per task), whose memory follows the tasks only.
 class PfairSchedule {
  public:
+  // Above this many batches the queues are heaps (at most about 50 MB of dense queues).
+  static constexpr std::int64_t kDenseBatches = std::int64_t{1} << 22;
+  enum class Layout { kAuto, kDense, kHeap };
+
   // `tie_order` is a permutation of the tasks: among equally urgent tasks, those that come later
-  // in it are taken first.
+  // in it are taken first. `layout` only chooses the queues' layout (the schedule is the same).
   PfairSchedule(const std::vector<std::int64_t>& quotas, std::int64_t num_batches,
-                const std::vector<std::int32_t>& tie_order)
-      : num_batches_(num_batches),
-        ready_keys_(2 * num_batches + 2),
-        ready_head_(static_cast<std::size_t>(2 * num_batches + 2), -1),
-        release_head_(static_cast<std::size_t>(num_batches + 1), -1) {
-    if (num_batches < 1) throw std::invalid_argument("num_batches must be >= 1");
-    if (num_batches > INT32_MAX) throw std::invalid_argument("an epoch of more than 2^31 - 1 batches is not supported");
+                const std::vector<std::int32_t>& tie_order, Layout layout = Layout::kAuto)
+      : num_batches_(checked_batches(num_batches)),
+        ready_(2 * num_batches_ + 2, quotas.size(), dense(layout, num_batches_)),
+        waiting_(num_batches_ + 1, quotas.size(), dense(layout, num_batches_), false) {
     const auto num_tasks = quotas.size();
     if (tie_order.size() != num_tasks) throw std::invalid_argument("tie_order has the wrong length");
     share_.resize(num_tasks);
     next_subtask_.assign(num_tasks, 1);
-    link_.assign(num_tasks, -1);
     std::int64_t fixed = 0;
     for (std::size_t c = 0; c < num_tasks; ++c) {
       if (quotas[c] < 0) throw std::invalid_argument("quotas must be >= 0");
@@ -71,11 +76,7 @@ class PfairSchedule {
   template <typename Run>
   void next_runs(Run&& run) {
     if (slot_ >= num_batches_) throw std::out_of_range("the epoch's batches are exhausted");
-    for (std::int32_t c = release_head_[static_cast<std::size_t>(slot_)]; c != -1;) {
-      const std::int32_t following = link_[static_cast<std::size_t>(c)];
-      make_ready(c);
-      c = following;
-    }
+    while (waiting_.has(slot_)) make_ready(waiting_.pop(slot_));
     for (const auto& fixed : fixed_runs_) run(fixed.first, fixed.second);
     for (std::int64_t k = 0; k < extra_per_batch_; ++k) {
       const std::int32_t c = take_most_urgent();
@@ -85,8 +86,7 @@ class PfairSchedule {
       if (subtask <= share_[task]) {
         // A task runs at most once per batch, so its next subtask waits for the next slot at least.
         const std::int64_t release = std::max(release_of(task, subtask), slot_ + 1);
-        link_[task] = release_head_[static_cast<std::size_t>(release)];
-        release_head_[static_cast<std::size_t>(release)] = c;
+        waiting_.push(release, c);
       }
     }
     ++slot_;
@@ -98,6 +98,15 @@ class PfairSchedule {
   }
 
  private:
+  static std::int64_t checked_batches(std::int64_t num_batches) {
+    if (num_batches < 1) throw std::invalid_argument("num_batches must be >= 1");
+    if (num_batches > INT32_MAX) throw std::invalid_argument("an epoch of more than 2^31 - 1 batches is not supported");
+    return num_batches;
+  }
+  static bool dense(Layout layout, std::int64_t num_batches) noexcept {
+    return layout == Layout::kDense || (layout == Layout::kAuto && num_batches <= kDenseBatches);
+  }
+
   struct Heavy {
     std::int64_t deadline;
     bool successor_overlaps;  // PD^2's b-bit
@@ -142,18 +151,15 @@ class PfairSchedule {
       return;
     }
     // Light tasks have group deadline 0, so (deadline, b-bit) orders them completely.
-    const std::int64_t key = 2 * deadline + (overlaps ? 0 : 1);
-    link_[task] = ready_head_[static_cast<std::size_t>(key)];
-    if (link_[task] == -1) ready_keys_.insert(key);
-    ready_head_[static_cast<std::size_t>(key)] = c;
+    ready_.push(2 * deadline + (overlaps ? 0 : 1), c);
   }
 
   std::int32_t take_most_urgent() {
-    const bool have_light = !ready_keys_.empty();
+    const bool have_light = !ready_.empty();
     if (!heavy_.empty()) {
       const Heavy& top = heavy_.front();
       const std::int64_t heavy_key = 2 * top.deadline + (top.successor_overlaps ? 0 : 1);
-      if (!have_light || heavy_key <= ready_keys_.first()) {
+      if (!have_light || heavy_key <= ready_.min_key()) {
         const std::int32_t c = top.task;
         std::pop_heap(heavy_.begin(), heavy_.end(), [](const Heavy& a, const Heavy& b) { return more_urgent(b, a); });
         heavy_.pop_back();
@@ -161,12 +167,7 @@ class PfairSchedule {
       }
     }
     if (!have_light) throw std::logic_error("Pfair schedule ran out of ready tasks");
-    const std::int64_t key = ready_keys_.first();
-    const std::int32_t c = ready_head_[static_cast<std::size_t>(key)];
-    ready_head_[static_cast<std::size_t>(key)] = link_[static_cast<std::size_t>(c)];
-    if (link_[static_cast<std::size_t>(c)] == -1) ready_keys_.erase(key);
-    link_[static_cast<std::size_t>(c)] = -1;
-    return c;
+    return ready_.pop();
   }
 
   std::int64_t num_batches_;
@@ -176,10 +177,8 @@ class PfairSchedule {
   std::vector<std::pair<std::int32_t, std::int64_t>> fixed_runs_;  // (task, quota / num_batches)
   std::vector<std::int64_t> share_;         // quota mod num_batches: the Pfair weight's numerator
   std::vector<std::int64_t> next_subtask_;  // 1-based
-  std::vector<std::int32_t> link_;          // intrusive list links for ready and release lists
-  MinKeySet ready_keys_;
-  std::vector<std::int32_t> ready_head_;    // light tasks by key 2 * deadline + !b-bit
-  std::vector<std::int32_t> release_head_;  // tasks waiting for their release batch
+  TaskQueue ready_;                         // light tasks by key 2 * deadline + !b-bit
+  TaskQueue waiting_;                       // tasks waiting for their release batch (the key)
   std::vector<Heavy> heavy_;                // binary heap, most urgent first
 };
 

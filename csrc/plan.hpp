@@ -1,10 +1,14 @@
 // SamplerPlan: everything an epoch is a function of, validated and derived once per sampler: the
 // class index, the options, each class's quota, its quota group and its stream key prefix.
+//
+// Classes are the classes present in the labels, numbered k = 0, 1, ... by the class index;
+// streams are keyed by their class ids (docs/determinism.md), so absent ids change nothing.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -36,15 +40,23 @@ struct SamplerOptions {
 class SamplerPlan {
  public:
   // Throws std::invalid_argument when the weights or options do not fit the class index.
-  SamplerPlan(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
-      : index_(std::move(index)),
+  // The index is shared: samplers of several shards or options can be built on one.
+  SamplerPlan(std::shared_ptr<const ClassIndex> index, const std::vector<std::uint64_t>& weights,
+              const SamplerOptions& options)
+      : index_(checked_index(std::move(index))),
         options_(options),
-        quotas_(checked_quotas(index_, weights, options_)),
+        quotas_(checked_quotas(*index_, weights, options_)),
         groups_(quotas_),
-        max_repeats_(repeats_bound(index_, quotas_, options_.replacement)),
-        key_prefixes_(draw_key_prefixes(options_, quotas_.size())) {}
+        max_repeats_(repeats_bound(*index_, quotas_, options_.replacement)),
+        key_prefixes_(draw_key_prefixes(*index_, options_)),
+        fingerprint_(fingerprint_of(*index_, weights, options_)) {}
 
-  const ClassIndex& index() const noexcept { return index_; }
+  // The largest batch: a batch must fit in one window of the batched fill.
+  static constexpr std::int64_t kMaxBatchSize = std::int64_t{1} << 26;
+  // The batch schedule numbers batches in int32.
+  static constexpr std::int64_t kMaxBatches = INT32_MAX;
+
+  const ClassIndex& index() const noexcept { return *index_; }
   const SamplerOptions& options() const noexcept { return options_; }
   // Per class: its draws in every epoch.
   const std::vector<std::int64_t>& quotas() const noexcept { return quotas_; }
@@ -54,22 +66,30 @@ class SamplerPlan {
   // Class c's pool passes' key prefix (stream_key_prefix of kPoolPass); with replacement, its draw key.
   std::uint64_t key_prefix(std::size_t c) const noexcept { return key_prefixes_[c]; }
   std::int64_t shard_size() const noexcept { return options_.samples_per_epoch / options_.num_shards; }
+  // Identifies the stream: a hash of the labels, the weights and every option that shapes it.
+  std::uint64_t fingerprint() const noexcept { return fingerprint_; }
   // Batches of the whole epoch (over all shards); batched plans only.
   std::int64_t num_batches() const noexcept { return options_.samples_per_epoch / options_.batch_size; }
 
  private:
+  static std::shared_ptr<const ClassIndex> checked_index(std::shared_ptr<const ClassIndex> index) {
+    if (!index) throw std::invalid_argument("the class index is missing");
+    return index;
+  }
+
   static std::vector<std::int64_t> checked_quotas(const ClassIndex& index, const std::vector<std::uint64_t>& weights,
                                                   const SamplerOptions& options) {
     const std::int64_t num_classes = index.num_classes();
     if (static_cast<std::int64_t>(weights.size()) != num_classes) {
       throw std::invalid_argument("weights has " + std::to_string(weights.size()) + " entries for " +
-                                  std::to_string(num_classes) + " classes");
+                                  std::to_string(num_classes) + " classes present in the labels");
     }
     if (options.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
     if (options.samples_per_epoch > SlotBuckets::kMaxSlots) {
       throw std::invalid_argument("samples_per_epoch must be at most 2^46");
     }
     if (options.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
+    if (options.batch_size > kMaxBatchSize) throw std::invalid_argument("batch_size must be at most 2^26");
     if (options.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
     if (options.shard_index < 0 || options.shard_index >= options.num_shards) {
       throw std::invalid_argument("shard_index must be in [0, num_shards)");
@@ -78,16 +98,14 @@ class SamplerPlan {
     if (options.samples_per_epoch % unit != 0) {
       throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
     }
-    std::string empty;
+    if (options.batch_size > 0 && options.samples_per_epoch / options.batch_size > kMaxBatches) {
+      throw std::invalid_argument("an epoch must have at most 2^31 - 1 batches");
+    }
     for (std::int64_t c = 0; c < num_classes; ++c) {
       if (index.count(c) > INT32_MAX) {
-        throw std::invalid_argument("class " + std::to_string(c) + " has more than 2^31 - 1 samples");
-      }
-      if (weights[static_cast<std::size_t>(c)] > 0 && index.count(c) == 0) {
-        empty += (empty.empty() ? "" : ", ") + std::to_string(c);
+        throw std::invalid_argument("class " + std::to_string(index.class_id(c)) + " has more than 2^31 - 1 samples");
       }
     }
-    if (!empty.empty()) throw std::invalid_argument("classes with no samples have positive weight: " + empty);
     return apportion(options.samples_per_epoch, weights);
   }
 
@@ -97,8 +115,14 @@ class SamplerPlan {
       // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
       const std::int64_t count = index.count(static_cast<std::int64_t>(c));
       const std::int64_t quota = quotas[c];
-      if (count > 0 && quota / count >= INT32_MAX) {
-        throw std::invalid_argument("class " + std::to_string(c) + " would repeat a sample 2^31 - 1 or more times per epoch");
+      const std::string name = "class " + std::to_string(index.class_id(static_cast<std::int64_t>(c)));
+      if (quota / count >= INT32_MAX) {
+        throw std::invalid_argument(name + " would repeat a sample 2^31 - 1 or more times per epoch");
+      }
+      // With replacement every draw may hit one sample: its repeats reach quota - 1.
+      if (replacement && quota > INT32_MAX) {
+        throw std::invalid_argument(name + " would be drawn more than 2^31 - 1 times per epoch with replacement, "
+                                           "and repeats are int32");
       }
       // Without replacement a draw's repeats are at most the passes it follows in the epoch.
       if (quota > 0) bound = std::max(bound, replacement ? quota - 1 : quota / count + 1);
@@ -107,21 +131,39 @@ class SamplerPlan {
   }
 
   // Pass keys (or with replacement the draw key) differ only in their last step.
-  static std::vector<std::uint64_t> draw_key_prefixes(const SamplerOptions& options, std::size_t num_classes) {
-    std::vector<std::uint64_t> prefixes(num_classes);
-    for (std::size_t c = 0; c < num_classes; ++c) {
-      prefixes[c] = options.replacement ? stream_key(options.seed, StreamDomain::kReplacementDraw, c, 0)
-                                        : stream_key_prefix(options.seed, StreamDomain::kPoolPass, c);
+  static std::vector<std::uint64_t> draw_key_prefixes(const ClassIndex& index, const SamplerOptions& options) {
+    std::vector<std::uint64_t> prefixes(static_cast<std::size_t>(index.num_classes()));
+    for (std::size_t c = 0; c < prefixes.size(); ++c) {
+      const auto id = static_cast<std::uint64_t>(index.class_id(static_cast<std::int64_t>(c)));
+      prefixes[c] = options.replacement ? stream_key(options.seed, StreamDomain::kReplacementDraw, id, 0)
+                                        : stream_key_prefix(options.seed, StreamDomain::kPoolPass, id);
     }
     return prefixes;
   }
 
-  ClassIndex index_;
+  static std::uint64_t fingerprint_of(const ClassIndex& index, const std::vector<std::uint64_t>& weights,
+                                      const SamplerOptions& options) noexcept {
+    std::uint64_t h = mix64(index.label_hash() ^ static_cast<std::uint64_t>(index.num_ids()));
+    for (std::size_t c = 0; c < weights.size(); ++c) {
+      h = mix64(h ^ static_cast<std::uint64_t>(index.class_id(static_cast<std::int64_t>(c))));
+      h = mix64(h ^ weights[c]);
+    }
+    for (const std::uint64_t value :
+         {options.seed, static_cast<std::uint64_t>(options.samples_per_epoch), static_cast<std::uint64_t>(options.batch_size),
+          static_cast<std::uint64_t>(options.replacement), static_cast<std::uint64_t>(options.num_shards),
+          static_cast<std::uint64_t>(options.shard_index)}) {
+      h = mix64(h ^ value);
+    }
+    return h;
+  }
+
+  std::shared_ptr<const ClassIndex> index_;
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
   QuotaGroups groups_;
   std::int64_t max_repeats_;
   std::vector<std::uint64_t> key_prefixes_;
+  std::uint64_t fingerprint_;
 };
 
 }  // namespace fast_balance

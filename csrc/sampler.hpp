@@ -12,9 +12,12 @@
 //   epochs; with replacement draw G is an independent uniform member.
 // * repeats = how many times the same sample was emitted at earlier positions of the epoch.
 // * Shard s of S owns the batches (unbatched: positions) congruent to s modulo S.
+// * Only classes present in the labels take part; the output labels are their class ids.
+//   How every random decision is derived: docs/determinism.md.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,8 +35,16 @@ namespace fast_balance {
 class BalancedSampler {
  public:
   // Throws std::invalid_argument when the weights or options do not fit the class index (SamplerPlan).
+  // `weights` has one entry per class present in `index`, in its order (ClassIndex::class_ids).
+  BalancedSampler(std::shared_ptr<const ClassIndex> index, const std::vector<std::uint64_t>& weights,
+                  const SamplerOptions& options)
+      : plan_(std::move(index), weights, options) {
+    // Every size a batched epoch derives from the options is checked now, not at the first epoch.
+    if (plan_.options().batch_size > 0) WindowLayout(plan_, plan_.num_batches());
+  }
+
   BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
-      : plan_(std::move(index), weights, options) {}
+      : BalancedSampler(std::make_shared<const ClassIndex>(std::move(index)), weights, options) {}
 
   const SamplerPlan& plan() const noexcept { return plan_; }
   const ClassIndex& index() const noexcept { return plan_.index(); }
@@ -55,6 +66,19 @@ class BalancedSampler {
       fill_batched(plan_, epoch, start, stop, lease.workspace(), out);
     } else {
       fill_unbatched(plan_, epoch, start, stop, lease.workspace(), out);
+    }
+    // The fills number classes as the index does; the output names them by their ids.
+    const ClassIndex& index = plan_.index();
+    if (!index.identity_ids()) {
+      const std::int32_t* ids = index.class_ids().data();
+      const auto classes = static_cast<std::uint32_t>(index.num_classes());
+      for (std::int64_t j = 0; j < stop - start; ++j) {
+        const std::int32_t k = out.labels[j];
+        if (static_cast<std::uint32_t>(k) >= classes) {  // the caller's array changed under us
+          throw std::runtime_error("the output's labels changed while the epoch was written into them");
+        }
+        out.labels[j] = ids[k];
+      }
     }
   }
 

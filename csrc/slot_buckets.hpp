@@ -26,7 +26,8 @@ namespace fast_balance {
 // and both can be built in cache: that is what lets a whole epoch be written class by class and
 // then assembled bucket by bucket (fill_unbatched.hpp) instead of one random memory access per slot.
 //
-// Randomness: the phases are below(B) draws of the stream mix64(key), one per class in order; the
+// Randomness: the phases are below(B) draws of the stream mix64(key), one per class of positive
+// quota in order; the
 // stream mix64(key ^ mix64(1 + b)) shuffles bucket b by Fisher-Yates. Before the shuffle a bucket's
 // slots are grouped by class (class_order). With many buckets the classes go in order of
 // (phase, class): classes with equal quotas and nearby phases share buckets, so filling them in that
@@ -48,7 +49,10 @@ class SlotBuckets {
     count_ = std::min<std::int64_t>(std::max<std::int64_t>(total >> 14, 1), 1 << 16);
     RandomStream phases(mix64(key));
     phase_.resize(quotas_.size());
-    for (std::int64_t& phase : phase_) phase = static_cast<std::int64_t>(phases.below(static_cast<std::uint64_t>(count_)));
+    // Only classes with draws take a phase, so classes of quota 0 do not shift the others'.
+    for (std::size_t c = 0; c < quotas_.size(); ++c) {
+      phase_[c] = quotas_[c] > 0 ? static_cast<std::int64_t>(phases.below(static_cast<std::uint64_t>(count_))) : 0;
+    }
     start_.assign(static_cast<std::size_t>(count_) + 1, 0);
     count_slots();
     for (std::size_t b = 0; b < static_cast<std::size_t>(count_); ++b) start_[b + 1] += start_[b];
@@ -87,12 +91,13 @@ class SlotBuckets {
   // without division.
   class Walk {
    public:
-    Walk(std::int64_t buckets, std::int64_t quota, std::int64_t phase) noexcept
+    // From draw `first` on (k * B + phase < 2^62: quotas are at most 2^46, B at most 2^16).
+    Walk(std::int64_t buckets, std::int64_t quota, std::int64_t phase, std::int64_t first = 0) noexcept
         : quota_(quota),
           whole_(quota > 0 ? buckets / quota : 0),
           part_(quota > 0 ? buckets % quota : 0),
-          bucket_(quota > 0 ? phase / quota : 0),
-          remainder_(quota > 0 ? phase % quota : 0) {}
+          bucket_(quota > 0 ? (first * buckets + phase) / quota : 0),
+          remainder_(quota > 0 ? (first * buckets + phase) % quota : 0) {}
     std::int64_t next() noexcept {
       const std::int64_t bucket = bucket_;
       bucket_ += whole_;
@@ -107,7 +112,12 @@ class SlotBuckets {
    private:
     std::int64_t quota_, whole_, part_, bucket_, remainder_;
   };
-  Walk walk(std::size_t c) const noexcept { return Walk(count_, quotas_[c], phase_[c]); }
+  Walk walk(std::size_t c, std::int64_t first = 0) const noexcept { return Walk(count_, quotas_[c], phase_[c], first); }
+
+  // The bucket that holds slot `slot` (0 <= slot < start(count())).
+  std::int64_t bucket_of(std::int64_t slot) const noexcept {
+    return static_cast<std::int64_t>(std::upper_bound(start_.begin(), start_.end(), slot) - start_.begin()) - 1;
+  }
 
   RandomStream shuffle_stream(std::int64_t b) const noexcept {
     return RandomStream(mix64(key_ ^ mix64(static_cast<std::uint64_t>(b) + 1)));
@@ -174,19 +184,29 @@ class SlotBuckets {
   bool one_draw_per_class_ = true;
 };
 
+// Writes the class of every slot of buckets [first, end) to slots[0, start(end) - start(first)):
+// each class's draws of those buckets, in class order within a bucket, then each bucket shuffled.
+// Costs O(classes + slots) whatever the epoch's size.
+inline void arrange_buckets(const SlotBuckets& buckets, std::int64_t first, std::int64_t end, std::int32_t* slots) {
+  const std::int64_t base = buckets.start(first);
+  std::vector<std::int64_t> cursor(static_cast<std::size_t>(end - first));
+  for (std::int64_t b = first; b < end; ++b) cursor[static_cast<std::size_t>(b - first)] = buckets.start(b) - base;
+  for (const std::int32_t c : buckets.class_order()) {
+    const auto cls = static_cast<std::size_t>(c);
+    const std::int64_t from = buckets.draws_before(cls, first);
+    const std::int64_t to = buckets.draws_before(cls, end);
+    SlotBuckets::Walk walk = buckets.walk(cls, from);
+    for (std::int64_t k = from; k < to; ++k) slots[cursor[static_cast<std::size_t>(walk.next() - first)]++] = c;
+  }
+  for (std::int64_t b = first; b < end; ++b) {
+    buckets.shuffle_stream(b).shuffle(slots + buckets.start(b) - base, buckets.start(b + 1) - buckets.start(b));
+  }
+}
+
 // Writes the class of every slot of an unbatched epoch (see SlotBuckets) to `slots`.
 inline void arrange_slots(const std::vector<std::int64_t>& quotas, std::uint64_t key, std::int32_t* slots) {
   const SlotBuckets buckets(quotas, key);
-  std::vector<std::int64_t> cursor = buckets.starts();
-  for (const std::int32_t c : buckets.class_order()) {
-    SlotBuckets::Walk walk = buckets.walk(static_cast<std::size_t>(c));
-    for (std::int64_t k = 0; k < quotas[static_cast<std::size_t>(c)]; ++k) {
-      slots[cursor[static_cast<std::size_t>(walk.next())]++] = c;
-    }
-  }
-  for (std::int64_t b = 0; b < buckets.count(); ++b) {
-    buckets.shuffle_stream(b).shuffle(slots + buckets.start(b), buckets.start(b + 1) - buckets.start(b));
-  }
+  arrange_buckets(buckets, 0, buckets.count(), slots);
 }
 
 }  // namespace fast_balance

@@ -15,7 +15,7 @@ namespace fast_balance {
 // Kept between calls so that their pages are not faulted in anew.
 struct Workspace {
   DrawBuffers draws;
-  std::vector<std::int32_t> slots;  // an unbatched epoch's class slots when they cannot go to the output
+  std::vector<std::int32_t> slots;  // a window of an unbatched slice's class slots (fill_slice)
   // Assembling one bucket of a whole unbatched epoch (fill_unbatched.hpp):
   std::vector<std::int32_t> group_of;      // per slot: its class's group in the bucket
   std::vector<std::int32_t> group_next;    // per group: its next draw's place in the bucket

@@ -1,6 +1,6 @@
 """A slow, obviously-correct pure-Python model of the sampler's semantics, for exact comparison.
 
-It follows the documented derivation (csrc/random.hpp, csrc/sampler.hpp) step by step, with
+It follows the documented derivation (docs/determinism.md) step by step, with
 Python integers instead of the core's tuned loops. The batch schedule's tie-breaking is not
 modelled: for batched epochs, `draws_for_slots` checks everything after the choice of classes.
 """
@@ -88,9 +88,10 @@ def bucket_count(quotas: list[int]) -> int:
 
 
 def bucket_phases(quotas: list[int], key: int) -> list[int]:
+    """One phase per class with draws, in class order (classes of quota 0 take none)."""
     phases = Stream(mix64(key))
     buckets = bucket_count(quotas)
-    return [phases.below(buckets) for _ in quotas]
+    return [phases.below(buckets) if q > 0 else 0 for q in quotas]
 
 
 def class_order(quotas: list[int], phases: list[int]) -> list[int]:

@@ -173,17 +173,22 @@ def test_core_checks_its_own_preconditions():
     # Reached only by bypassing the Python layer: the core still refuses, with ValueError.
     weights = np.ones(3, dtype=np.uint64)
     with pytest.raises(ValueError, match="outside \\[0, 2\\)"):
-        _core.Sampler(LABELS, 2, weights[:2], 0, 6, 0, False, 1, 0)
-    with pytest.raises(ValueError, match="weights has 2 entries for 3 classes"):
-        _core.Sampler(LABELS, 3, weights[:2], 0, 6, 0, False, 1, 0)
-    with pytest.raises(ValueError, match="multiple of batch_size"):
-        _core.Sampler(LABELS, 3, weights, 0, 7, 2, False, 1, 0)
-    with pytest.raises(ValueError, match="no samples have positive weight: 3"):
-        _core.Sampler(LABELS, 4, np.ones(4, dtype=np.uint64), 0, 8, 0, False, 1, 0)
-    with pytest.raises(ValueError, match="weights sum to zero"):
-        _core.Sampler(LABELS, 3, np.zeros(3, dtype=np.uint64), 0, 6, 0, False, 1, 0)
+        _core.ClassIndex(LABELS, 2)
     with pytest.raises(TypeError, match="integer dtype"):
-        _core.Sampler(np.array([0.5]), 1, weights[:1], 0, 1, 0, False, 1, 0)
-    sampler = _core.Sampler(LABELS, 3, weights, 0, 6, 0, False, 1, 0)
+        _core.ClassIndex(np.array([0.5]), 1)
+    index = _core.ClassIndex(LABELS, 4)  # ids 0-2 present of 4
+    assert index.classes.tolist() == [0, 1, 2] and index.counts.tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="weights has 2 entries for 3 classes present"):
+        _core.Sampler(index, weights[:2], 0, 6, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="multiple of batch_size"):
+        _core.Sampler(index, weights, 0, 7, 2, False, 1, 0)
+    with pytest.raises(ValueError, match="weights sum to zero"):
+        _core.Sampler(index, np.zeros(3, dtype=np.uint64), 0, 6, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="batch_size must be at most 2\\^26"):
+        _core.Sampler(index, weights, 0, 2**30, 2**28, False, 1, 0)
+    sampler = _core.Sampler(index, weights, 0, 6, 0, False, 1, 0)
     with pytest.raises(ValueError, match="outside the shard's epoch"):
         sampler.fill(0, 0, 7)
+    out = np.zeros(12, dtype=np.int32)
+    with pytest.raises(ValueError, match="share memory"):
+        sampler.fill_into(0, 0, 6, np.zeros(6, np.int64), out[:6], out[4:10])

@@ -89,9 +89,9 @@ def test_core_refuses_bad_input_without_crashing(
     # Straight into the core, past the Python checks: it must raise, never crash or hang.
     array = np.array(labels).astype(dtype)
     try:
+        index = _core.ClassIndex(array, num_classes)
         sampler = _core.Sampler(
-            array, num_classes, np.array(weights, dtype=np.uint64), 7, samples_per_epoch, batch_size, False,
-            num_shards, shard_index,
+            index, np.array(weights, dtype=np.uint64), 7, samples_per_epoch, batch_size, False, num_shards, shard_index
         )
     except (ValueError, TypeError, OverflowError):
         return

@@ -49,6 +49,22 @@ def test_unbatched_epochs_equal_reference(defect_labels, target, samples_per_epo
         assert_epoch_equals_reference(defect_labels, sampler, epoch)
 
 
+@pytest.mark.parametrize("replacement", [False, True])
+def test_classes_without_draws_take_no_part_in_the_arrangement(replacement):
+    # Ids 0, 3, 4 and 7 of 10 present, id 4 with weight 0; two buckets, so phases matter: only the
+    # classes with draws take one, and absent ids change nothing.
+    labels = np.random.default_rng(2).permutation(np.repeat([0, 3, 4, 7], [9000, 300, 50, 20]))
+    target = {0: 1.0, 3: 1.0, 7: 2.0}
+    sampler = BalancedIndexSampler(labels, num_classes=10, target=target, samples_per_epoch=40000, seed=8,
+                                   replacement=replacement)
+    assert sampler.samples_per_epoch >> 14 == 2 and sampler.quotas[[1, 2, 4, 5, 6, 8, 9]].sum() == 0
+    for epoch in (0, 3):
+        assert_epoch_equals_reference(labels, sampler, epoch)
+    more_ids = BalancedIndexSampler(labels, num_classes=1000, target=target, samples_per_epoch=40000, seed=8,
+                                    replacement=replacement)
+    assert all(np.array_equal(a, b) for a, b in zip(sampler.epoch(2), more_ids.epoch(2)))
+
+
 def test_large_epoch_uses_bucketed_arrangement_exactly():
     # 40,000 slots spread over two buckets: the fast arrangement path against the reference.
     labels = long_tailed_labels(5, 8000, 20.0, seed=5)

@@ -1,4 +1,4 @@
-// Unit tests of PfairSchedule (pfair_schedule.hpp) and the MinKeySet its ready lists use.
+// Unit tests of PfairSchedule (pfair_schedule.hpp) and its queues (task_queue.hpp, min_key_set.hpp).
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -42,6 +42,26 @@ void test_min_key_set() {
   }
 }
 
+// Both layouts of the queues give the same schedule, batch by batch (ties included).
+void test_dense_and_heap_queues_schedule_alike() {
+  RandomStream random(9);
+  for (int trial = 0; trial < 4000; ++trial) {
+    const ScheduleCase problem = random_schedule_case(random, trial < 3000, trial % 2 == 0);
+    PfairSchedule dense(problem.quotas, problem.batches, problem.order, PfairSchedule::Layout::kDense);
+    PfairSchedule heap(problem.quotas, problem.batches, problem.order, PfairSchedule::Layout::kHeap);
+    for (std::int64_t b = 0; b < problem.batches; ++b) {
+      std::vector<std::int32_t> a, c;
+      dense.next(a);
+      heap.next(c);
+      if (a != c) {
+        check(false, "dense and heap queues differ in trial " + std::to_string(trial) + " batch " + std::to_string(b));
+        return;
+      }
+    }
+  }
+  check(true, "4,000 schedules alike in both layouts");
+}
+
 // PD^2 itself: every batch has floor/ceil of each share; after every prefix each task is within 1.
 void test_pfair_schedule() {
   // Small instances with heavy tasks are where a wrong tie-break misses a window (seen with
@@ -71,9 +91,20 @@ void test_pfair_schedule() {
   check_throws<std::out_of_range>([&] { schedule.next(out); }, "Pfair schedule past its last batch");
 }
 
+// Memory of O(tasks): an epoch of 2^31 - 1 batches costs what one of two batches costs.
+void test_pfair_schedule_memory_does_not_follow_the_batches() {
+  const std::int64_t batches = INT32_MAX;
+  PfairSchedule schedule({1, batches - 1}, batches, {1, 0});
+  std::vector<std::int32_t> out;
+  for (int b = 0; b < 1000; ++b) schedule.next(out);
+  check(out.size() == 1000 && schedule.batch_size() == 1, "a 2^31 - 1 batch schedule runs without memory per batch");
+}
+
 void run_all() {
   test_min_key_set();
+  test_dense_and_heap_queues_schedule_alike();
   test_pfair_schedule();
+  test_pfair_schedule_memory_does_not_follow_the_batches();
 }
 
 }  // namespace

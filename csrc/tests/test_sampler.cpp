@@ -185,32 +185,75 @@ void test_pools_cover_each_class_once_per_pass() {
 }
 
 void test_sampler_preconditions() {
-  const std::vector<std::int32_t> labels = {0, 1, 1};
+  const std::vector<std::int32_t> labels = {0, 1, 1};  // ids 0 and 1 of 3: two classes present
   const auto make = [&](std::vector<std::uint64_t> weights, SamplerOptions options) {
     return BalancedSampler(ClassIndex::from_labels(labels.data(), 3, 3), weights, options);
   };
   SamplerOptions good;
   good.samples_per_epoch = 4;
-  check_throws<std::invalid_argument>([&] { make({1, 1, 1}, good); }, "empty class with positive weight");
-  check_throws<std::invalid_argument>([&] { make({1, 1}, good); }, "weights of the wrong length");
-  check_throws<std::invalid_argument>([&] { make({0, 0, 0}, good); }, "all-zero weights");
+  check_throws<std::invalid_argument>([&] { make({1, 1, 1}, good); }, "a weight per class id instead of present class");
+  check_throws<std::invalid_argument>([&] { make({1}, good); }, "weights of the wrong length");
+  check_throws<std::invalid_argument>([&] { make({0, 0}, good); }, "all-zero weights");
   SamplerOptions bad = good;
   bad.samples_per_epoch = 0;
-  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch 0");
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "samples_per_epoch 0");
   bad.samples_per_epoch = (std::int64_t{1} << 46) + 1;
-  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "samples_per_epoch over 2^46");
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "samples_per_epoch over 2^46");
   bad.samples_per_epoch = std::int64_t{1} << 32;  // class 0's one sample 2^31 times
-  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "a sample repeated 2^31 times");
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "a sample repeated 2^31 times");
+  bad.replacement = true;
+  bad.samples_per_epoch = std::int64_t{1} << 33;  // class 1 drawn 2^32 times: repeats would overflow
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "more than 2^31 - 1 draws with replacement");
   bad = good;
   bad.batch_size = 3;
-  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "epoch not a multiple of batch");
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "epoch not a multiple of batch");
+  bad.batch_size = (std::int64_t{1} << 26) * 2;
+  bad.samples_per_epoch = bad.batch_size;
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "batch_size over 2^26");
+  bad.batch_size = 1;
+  bad.samples_per_epoch = std::int64_t{1} << 33;
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "more than 2^31 - 1 batches");
   bad = good;
   bad.num_shards = 2;
   bad.shard_index = 2;
-  check_throws<std::invalid_argument>([&] { make({1, 1, 0}, bad); }, "shard index out of range");
-  const auto sampler = make({1, 1, 0}, good);
+  check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "shard index out of range");
+  const auto sampler = make({1, 1}, good);
   check_throws<std::invalid_argument>([&] { run(sampler, 0, 0, 5); }, "slice past the epoch");
   check_throws<std::invalid_argument>([&] { run(sampler, -1, 0, 4); }, "negative epoch");
+}
+
+// Classes absent from the labels take no part: the arrangement of labels with ids {0, 2, 5}
+// equals that of the same labels renamed {0, 1, 2}, class for class (draws differ: pools are keyed
+// by class id), and the whole stream is the same however many ids there are.
+void test_absent_classes_take_no_part() {
+  const std::vector<std::int32_t> sparse = {5, 0, 2, 2, 5, 5, 0, 5, 2, 5};
+  std::vector<std::int32_t> dense(sparse.size());
+  for (std::size_t i = 0; i < sparse.size(); ++i) dense[i] = sparse[i] == 5 ? 2 : sparse[i] / 2;
+  for (const std::int64_t batch : {std::int64_t{0}, std::int64_t{4}}) {
+    SamplerOptions options;
+    options.samples_per_epoch = 24;
+    options.batch_size = batch;
+    options.seed = 3;
+    const std::vector<std::uint64_t> weights = {1, 2, 3};
+    const BalancedSampler renamed(ClassIndex::from_labels(dense.data(), 10, 3), weights, options);
+    const BalancedSampler few_ids(ClassIndex::from_labels(sparse.data(), 10, 6), weights, options);
+    const BalancedSampler many_ids(ClassIndex::from_labels(sparse.data(), 10, std::int64_t{1} << 30), weights, options);
+    for (const std::int64_t epoch : {0, 1, 5}) {
+      const auto a = run(renamed, epoch, 0, 24);
+      const auto b = run(few_ids, epoch, 0, 24);
+      const auto c = run(many_ids, epoch, 0, 24);
+      const std::string where = " (batch " + std::to_string(batch) + ", epoch " + std::to_string(epoch) + ")";
+      bool arranged = true;
+      for (std::size_t j = 0; j < a.labels.size(); ++j) arranged = arranged && b.labels[j] == (a.labels[j] == 2 ? 5 : a.labels[j] * 2);
+      check(arranged, "absent classes do not change the arrangement" + where);
+      check(b.labels == c.labels && b.indices == c.indices && b.repeats == c.repeats, "the number of ids changes nothing" + where);
+      bool members = true;
+      for (std::size_t j = 0; j < b.labels.size(); ++j) members = members && sparse[static_cast<std::size_t>(b.indices[j])] == b.labels[j];
+      check(members, "each index is a sample of its class id" + where);
+      const auto slice = run(many_ids, epoch, 5, 19);
+      check(std::equal(slice.labels.begin(), slice.labels.end(), c.labels.begin() + 5), "slices name the class ids" + where);
+    }
+  }
 }
 
 void run_all() {
@@ -218,6 +261,7 @@ void run_all() {
   test_whole_epochs_equal_their_slices_on_every_fill_path();
   test_pools_cover_each_class_once_per_pass();
   test_sampler_preconditions();
+  test_absent_classes_take_no_part();
 }
 
 }  // namespace

@@ -1,15 +1,28 @@
-"""Type stubs of the private C++ extension (see fast_balance/_core.cpp)."""
+"""Type stubs of the private C++ extension (python/fast_balance/_bindings/)."""
 
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+class ClassIndex:
+    def __init__(self, labels: npt.NDArray[np.integer], num_classes: int) -> None: ...
+    @property
+    def classes(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def counts(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def num_ids(self) -> int: ...
+    @property
+    def num_samples(self) -> int: ...
+    @property
+    def label_hash(self) -> int: ...
+    def labels(self) -> npt.NDArray[np.int32]: ...
+
 class Sampler:
     def __init__(
         self,
-        labels: npt.NDArray[np.integer],
-        num_classes: int,
+        index: ClassIndex,
         weights: npt.NDArray[np.uint64],
         seed: int,
         samples_per_epoch: int,
@@ -21,9 +34,9 @@ class Sampler:
     @property
     def quotas(self) -> npt.NDArray[np.int64]: ...
     @property
-    def class_counts(self) -> npt.NDArray[np.int64]: ...
-    @property
     def shard_size(self) -> int: ...
+    @property
+    def fingerprint(self) -> int: ...
     def fill(
         self, epoch: int, start: int, stop: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...

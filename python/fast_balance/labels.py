@@ -1,28 +1,13 @@
-"""Labels: checked once, counted without memory of the size of the largest label."""
+"""Labels: checked once, with errors that name the value and its position."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 
 #: Class ids are int32 in the core's output.
 MAX_CLASSES = (1 << 31) - 1
-
-
-class ClassCounts(NamedTuple):
-    """The classes present in a label set: sorted ids and their sample counts."""
-
-    classes: np.ndarray  #: int64, sorted, each with at least one sample
-    counts: np.ndarray  #: int64, samples of each
-    num_classes: int  #: number of class ids (max label + 1 unless given)
-
-    def dense(self) -> np.ndarray:
-        """Counts for every class id in [0, num_classes) (int64; allocates num_classes entries)."""
-        out = np.zeros(self.num_classes, dtype=np.int64)
-        out[self.classes] = self.counts
-        return out
 
 
 def normalize_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, int]:
@@ -56,36 +41,15 @@ def normalize_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, 
         raise TypeError(f"{name} must have an integer dtype, got {array.dtype}")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
-    low, high = array.min(), array.max()
+    # Each extreme and its position from one read, so another thread writing the array meanwhile
+    # cannot make the message name a position that does not hold the value (the core reads the
+    # labels once more, into its own copy, and checks that copy).
+    low_at, high_at = int(np.argmin(array)), int(np.argmax(array))
+    low, high = array[low_at], array[high_at]
     if low < 0:
-        position = int(np.argmax(array < 0))
-        raise ValueError(f"{name} must be >= 0; label {int(low)} at position {position}")
+        raise ValueError(f"{name} must be >= 0; label {int(low)} at position {low_at}")
     if high > MAX_CLASSES - 1:
-        position = int(np.argmax(array > MAX_CLASSES - 1))
         raise ValueError(
-            f"{name} must be < 2**31 - 1 (class ids are int32); label {int(high)} at position {position}"
+            f"{name} must be < 2**31 - 1 (class ids are int32); label {int(high)} at position {high_at}"
         )
     return array, int(high) + 1
-
-
-def count_classes(array: np.ndarray, num_classes: int) -> ClassCounts:
-    """The classes present in ``array`` (checked by `normalize_labels`) and their counts.
-
-    Counts with ``bincount`` when the largest label is within a few times the number of samples,
-    else by sorting, so that memory follows the data, not the largest label.
-
-    Examples
-    --------
-    >>> present = count_classes(np.array([5, 0, 5, 10**9]), 10**9 + 1)
-    >>> present.classes.tolist(), present.counts.tolist()
-    ([0, 5, 1000000000], [1, 2, 1])
-    """
-    if array.dtype == np.uint64:  # checked below 2**31: the same values as int64 (older NumPy will not cast)
-        array = array.view(np.int64)
-    high = int(array.max())
-    if high < 2 * array.size + 1024:
-        dense = np.bincount(array, minlength=high + 1)
-        classes = np.flatnonzero(dense)
-        return ClassCounts(classes.astype(np.int64), dense[classes].astype(np.int64), num_classes)
-    classes, counts = np.unique(array, return_counts=True)
-    return ClassCounts(classes.astype(np.int64), counts.astype(np.int64), num_classes)

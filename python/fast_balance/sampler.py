@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import NamedTuple, Union
 
@@ -11,7 +10,7 @@ import numpy as np
 from . import _core
 from ._checks import check_bool, check_int, check_seed
 from .iterator import SamplerIterator
-from .labels import MAX_CLASSES, count_classes, normalize_labels
+from .labels import MAX_CLASSES, normalize_labels
 from .weights import Target, check_weights, integer_weights, present_class_weights
 
 SamplesPerEpoch = Union[str, int]
@@ -188,31 +187,32 @@ class BalancedIndexSampler:
             raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")
         replacement = check_bool("replacement", replacement)
 
-        present = count_classes(array, num_classes)
-        float_weights = present_class_weights(target, present.classes, present.counts, num_classes)
-        check_weights(float_weights, "target", present.classes)
-        weights = integer_weights(float_weights)
-        unit = (batch_size or 1) * num_shards
-        size = _epoch_size(samples_per_epoch, present.counts, weights, unit)
-        if batch_size is not None and size // batch_size > MAX_BATCHES:
-            raise ValueError(
-                f"an epoch of {size:,} samples in batches of {batch_size} has {size // batch_size:,} batches, "
-                f"more than the {MAX_BATCHES:,} (2^31 - 1) an epoch can hold"
-            )
-        needed = 16 * array.size + 128 * present.classes.size
+        # The core copies the labels (4 bytes each) and groups them (8 bytes each); counting them
+        # densely costs 8 bytes per id up to the largest label, used only when that is near N.
+        dense_ids = inferred if inferred < 2 * array.size + 1024 else 0
+        needed = 12 * array.size + 8 * dense_ids
         if needed > physical_memory():
             raise ValueError(
                 f"a sampler of {array.size:,} labels needs about {_gib(needed)}, more than this machine's "
                 f"{_gib(physical_memory())}"
             )
-        # TODO(core): pass the present classes' weights; the core still takes one per class id.
-        dense_weights = np.zeros(num_classes, dtype=np.uint64)
-        dense_weights[present.classes] = weights
-        self._core = _core.Sampler(
-            array, num_classes, dense_weights, seed, size, batch_size or 0, replacement, num_shards, shard_index
-        )
+        index = _core.ClassIndex(array, num_classes)
+        classes, counts = index.classes, index.counts
+        float_weights = present_class_weights(target, classes, counts, num_classes)
+        check_weights(float_weights, "target", classes)
+        weights = integer_weights(float_weights)
+        unit = (batch_size or 1) * num_shards
+        size = _epoch_size(samples_per_epoch, counts, weights, unit)
+        if batch_size is not None and size // batch_size > MAX_BATCHES:
+            raise ValueError(
+                f"an epoch of {size:,} samples in batches of {batch_size} has {size // batch_size:,} batches, "
+                f"more than the {MAX_BATCHES:,} (2^31 - 1) an epoch can hold"
+            )
+        self._core = _core.Sampler(index, weights, seed, size, batch_size or 0, replacement, num_shards, shard_index)
+        self._index = index
         self._outputs = _core.OutputPool()
-        self._present = present
+        self._classes = classes
+        self._counts = counts
         self._target = target
         self._weights = weights
         self._num_classes = num_classes
@@ -225,18 +225,12 @@ class BalancedIndexSampler:
         self._options = dict(num_classes=num_classes, target=target, samples_per_epoch=samples_per_epoch,
                              replacement=replacement, batch_size=batch_size, seed=seed, num_shards=num_shards,
                              shard_index=shard_index)
-        quotas = self._core.quotas
-        self._max_epoch = (_DRAW_LIMIT - 1) // max(int(quotas.max()), 1)
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
-        digest.update(np.ascontiguousarray(weights, dtype="<u8").tobytes())
-        digest.update(repr((num_classes, size, batch_size, replacement, seed, num_shards, shard_index)).encode())
-        self._fingerprint = digest.hexdigest()
-        self._labels = array  # TODO(core): the core will give the labels back for pickling
+        self._max_epoch = (_DRAW_LIMIT - 1) // max(int(self._core.quotas.max()), 1)
+        self._fingerprint = f"{self._core.fingerprint:016x}"
 
     # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
     def __reduce__(self):
-        return (_rebuild, (self._labels, self._options))
+        return (_rebuild, (self._index.labels(), self._options))
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -244,22 +238,32 @@ class BalancedIndexSampler:
         """Number of class ids."""
         return self._num_classes
 
+    def _per_id(self, values: np.ndarray, dtype: type) -> np.ndarray:
+        """``values`` of the present classes spread over every class id (num_classes entries)."""
+        out = np.zeros(self._num_classes, dtype=dtype)
+        out[self._classes] = values
+        return out
+
+    @property
+    def classes(self) -> np.ndarray:
+        """Ids of the classes present in the labels, ascending (int64)."""
+        return self._classes.copy()
+
     @property
     def class_counts(self) -> np.ndarray:
         """Samples of each class id (int64, length num_classes)."""
-        return self._present.dense()
+        return self._per_id(self._counts, np.int64)
 
     @property
     def class_probabilities(self) -> np.ndarray:
         """The target distribution p_c of each class id (float64, sums to 1)."""
-        weights = np.zeros(self._num_classes, dtype=np.float64)
-        weights[self._present.classes] = self._weights.astype(np.float64)
+        weights = self._per_id(self._weights.astype(np.float64), np.float64)
         return weights / weights.sum()
 
     @property
     def quotas(self) -> np.ndarray:
         """Draws of each class id in every epoch over all shards (int64; sums to samples_per_epoch)."""
-        return self._core.quotas
+        return self._per_id(self._core.quotas, np.int64)
 
     @property
     def samples_per_epoch(self) -> int:

@@ -20,6 +20,7 @@ py::array_t<T> to_numpy(const std::vector<T>& values) {
   return out;
 }
 
+void register_class_index(py::module_& m);
 void register_sampler(py::module_& m);
 void register_output_pool(py::module_& m);
 void register_rebalancer(py::module_& m);
