@@ -141,6 +141,7 @@ def _augment_every_image(seed: int):
     """The balanced pipeline's augmentation (augment_batch, DIGIT_AUGMENT) on every image of a batch,
     keyed statelessly by (seed, batch number)."""
     import tensorflow as tf
+
     from fast_balance.tf import augment_batch
 
     def augment(batch, element):
@@ -255,8 +256,9 @@ def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
 
 
 def train_and_evaluate(method: Method, data: Digits, images: np.ndarray, seed: int, steps: int) -> dict:
-    import fast_balance
     import keras
+
+    import fast_balance
 
     keras.utils.set_random_seed(seed)  # model initialisation (Python, NumPy and TF global seeds)
     start = time.perf_counter()

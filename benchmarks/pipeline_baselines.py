@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from sampler_baselines import blog_class_indices, blog_example_1_indices
 
 from fast_balance.tf import load_image
-from sampler_baselines import blog_class_indices, blog_example_1_indices
 
 AUTOTUNE = tf.data.AUTOTUNE
 

@@ -14,7 +14,7 @@ honest versions of "give me a balanced epoch of indices".
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

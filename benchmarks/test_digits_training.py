@@ -33,7 +33,7 @@ def test_every_pipeline_yields_the_same_format(data, method):
     assert images.dtype == tf.float32 and images.shape == (digits.BATCH, *digits.IMAGE_SIZE, 3)
     assert labels.dtype == tf.int32
     # [0, 255] everywhere, as the model's Rescaling(1/255) expects (not [0, 1] from some).
-    assert 0.0 <= float(tf.reduce_min(images)) and 200.0 < float(tf.reduce_max(images)) <= 255.0
+    assert float(tf.reduce_min(images)) >= 0.0 and 200.0 < float(tf.reduce_max(images)) <= 255.0
 
 
 def test_balanced_pipelines_are_balanced_and_plain_is_not(data):

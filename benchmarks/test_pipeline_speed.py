@@ -18,11 +18,11 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+import pipeline_baselines as baselines  # noqa: E402
+
 from fast_balance.files import list_image_files  # noqa: E402
 from fast_balance.tf import balanced_dataset  # noqa: E402
 from fast_balance.tf.synthetic import make_long_tailed_images  # noqa: E402
-
-import pipeline_baselines as baselines  # noqa: E402
 
 SIZE = (128, 128)
 BATCH = 64

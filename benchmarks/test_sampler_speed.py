@@ -37,8 +37,8 @@ import time
 
 import numpy as np
 import pytest
-
 import sampler_baselines as baselines
+
 from fast_balance import BalancedIndexSampler
 
 BENCHMARKS = str(pathlib.Path(__file__).resolve().parent)

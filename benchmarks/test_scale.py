@@ -11,8 +11,8 @@ Needs about 6 GB of memory (the labels, one epoch of 1e8 samples and its scratch
 from __future__ import annotations
 
 import pytest
-
 import sampler_baselines
+
 from fast_balance import BalancedIndexSampler
 
 N = 10**8

@@ -45,7 +45,7 @@ GROUP = "stream core: one pass over a long-tailed stream (ratio 100), balanced, 
 BASELINE = pathlib.Path(__file__).resolve().parent / "swrr_rebalancer.cpp"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stream(num_classes: int, records: int, seed: int = 0) -> tuple[list[bytes], np.ndarray]:
     rng = np.random.default_rng(seed)
     weights = 100.0 ** (-np.arange(num_classes) / max(num_classes - 1, 1))

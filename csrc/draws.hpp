@@ -2,7 +2,7 @@
 // replacement, from its pool pass by pass.
 //
 // Pool: a class's members in the random order of one pass; draw G of class c over all epochs is
-// position G mod n_c of pass G div n_c (see the determinism contract). A class's first pass
+// position G mod n_c of pass G div n_c (docs/determinism.md). A class's first pass
 // of an epoch may have begun in an earlier epoch: the members drawn then are "consumed", and were
 // seen once less in this epoch than the pass number says.
 #pragma once

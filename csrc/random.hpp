@@ -1,7 +1,8 @@
 // Counter-based random streams.
 //
 // Every random decision of the sampler is read from a stream named by a tuple of integers,
-// so results depend only on (seed, what, which) and never on call order or thread count.
+// so results depend only on (seed, what, which) and never on call order or thread count. The
+// determinism contract, docs/determinism.md, says which stream decides what.
 //
 // Derivation (fixed; changing it changes every stream):
 //   key(seed, domain, a, b) = mix(mix(mix(mix(seed) ^ domain) ^ a) ^ b)

@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stream_reference import StreamModel
 
 from fast_balance import BalancedIndexSampler, _core
-from stream_reference import StreamModel
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,11 +10,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import reference
 from scipy import stats
 
-import reference
-from fast_balance.synthetic import long_tailed_labels
 from fast_balance import BalancedIndexSampler, _core
+from fast_balance.synthetic import long_tailed_labels
 from fast_balance.weights import target_weights
 
 

@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
-
-from fast_balance import StreamRebalancer, _core
 from stream_reference import StreamModel
+
+from fast_balance import StreamRebalancer
 
 
 def shuffled_stream(counts, seed=0):

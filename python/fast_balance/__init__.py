@@ -9,4 +9,4 @@ from .stream import StreamRebalancer
 from .weights import class_weights
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
-__all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator", "StreamRebalancer", "class_weights", "__version__"]
+__all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator", "StreamRebalancer", "__version__", "class_weights"]

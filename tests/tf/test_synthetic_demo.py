@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import tensorflow as tf
 
 from fast_balance.files import check_image_files
