@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -49,8 +50,17 @@ def image_demo(args: argparse.Namespace) -> None:
         print(f"\nThe image pipeline part of the demo needs TensorFlow. {error}")
         return
     counts = args.image_counts or tf_demo.DEFAULT_COUNTS
-    tf_demo.run(args.image_dir, args.png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed,
-                counts=counts)
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    image_dir = args.image_dir or os.path.join(out, "images")
+    png = args.png or os.path.join(out, "fast_balance_demo.png")
+    tf_demo.run(image_dir, png, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed, counts=counts)
+
+
+def default_out() -> str:
+    """Where the demo keeps what it makes: the user's cache folder, not the current directory."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "fast_balance", "demo")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,10 +74,13 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-images", action="store_true", help="skip the image pipeline part")
-        p.add_argument("--image-dir", help="where to write the generated JPEGs (default: a temporary folder)")
+        p.add_argument("--out", default=default_out(),
+                       help="folder for the generated images (about 50 MB, kept and reused by later runs; delete "
+                            "it to free the space) and the report PNG (default: %(default)s)")
+        p.add_argument("--image-dir", help="where the generated JPEGs go instead of OUT/images")
         p.add_argument("--image-size", type=int, default=128)
         p.add_argument("--image-counts", type=int, nargs="+", help="images per class (default: 1000 down to 20)")
-        p.add_argument("--png", default="fast_balance_demo.png", help="report image to write")
+        p.add_argument("--png", help="report picture to write instead of OUT/fast_balance_demo.png")
     inspect_dir.add_parser(commands)
     args = parser.parse_args(argv)
     try:

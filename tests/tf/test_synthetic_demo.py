@@ -46,12 +46,18 @@ def test_generated_folder_is_reused_or_replaced_but_foreign_folders_are_refused(
 
 
 def test_main_job_prints_balanced_image_histogram_and_writes_the_png(tmp_path):
-    png = tmp_path / "report.png"
+    # Run from a folder of its own, as in a clone: it must write nothing there, only in its cache.
+    workdir, cache = tmp_path / "clone", tmp_path / "cache"
+    workdir.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = subprocess.run(
         [sys.executable, "-m", "fast_balance", "demo", "--largest", "1000", "--image-counts", "40", "10", "5",
-         "--image-dir", str(tmp_path / "images"), "--image-size", "32", "--batch-size", "12", "--png", str(png)],
-        capture_output=True, text=True, check=True,
+         "--image-size", "32", "--batch-size", "12"],
+        capture_output=True, text=True, check=True, cwd=workdir, env=env,
     ).stdout
+    assert list(workdir.iterdir()) == []
+    png = cache / "fast_balance" / "demo" / "fast_balance_demo.png"
+    assert f"Wrote {png}" in out and str(cache / "fast_balance" / "demo" / "images") in out
     part = out.split("One balanced epoch of")[1]
     counts = [int(line.split()[1].replace(",", "")) for line in part.splitlines()[1:4]]
     assert counts == [40, 40, 40]  # 3 * 40 = 10 batches of 12, exactly balanced
