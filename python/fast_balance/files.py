@@ -52,6 +52,7 @@ NOT_A_FILE = "not a file (a directory)"
 NOT_REGULAR = "not a regular file"
 EMPTY = "empty file"
 NOT_AN_IMAGE = "not an image (unrecognised header)"
+JPEG_NO_END = "truncated JPEG (no end-of-image marker after the image data)"
 GREY_PALETTE_ONLY = "8-bit BMP with a colour palette (TensorFlow reads its colour indices as grey levels)"
 
 
@@ -269,7 +270,7 @@ def _check_jpeg(window: _Window) -> str | None:
         if marker == 0xDA:
             if not frame:
                 return "corrupt JPEG (image data before the frame header)"
-            return None if _jpeg_end_after(window, end) else "truncated JPEG (no end-of-image marker after the image data)"
+            return None if _jpeg_end_after(window, end) else JPEG_NO_END
         position = end
 
 
