@@ -147,7 +147,8 @@ def balanced_dataset(
         (`fast_balance.files.check_image_file`) and decoded once while the dataset is built (a
         progress bar); files failing either are replaced by another draw of the same class, so
         balance holds, and listed in ``ds.report.skipped`` with the reason. A file that changes
-        afterwards and fails still raises, with its path.
+        afterwards and fails still raises, with its path (not when, after loading once, it
+        changes in place to the same length: `fast_balance.tf.reading`).
     seed : int
         Seeds the sampler (when built here) and the augmentation; any int in [0, 2**64).
     progress : bool
@@ -237,7 +238,7 @@ def balanced_dataset(
     report.bank_images, report.bank_bytes = bank.size, bank.size * height * width * 3
 
     maker = RowMaker(sampler, bank.slot_of, substitute, on_epoch=report.epoch_started)
-    read = batch_reader(paths, image_size, batch_size, bank, check=True, hint=hint)
+    read = batch_reader(paths, image_size, batch_size, bank, check=True, hint=hint, remember=epochs is None)
 
     def finish(images, batch_labels, repeats, indices, epoch, batch):
         images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, augment_options)

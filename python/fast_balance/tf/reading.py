@@ -3,11 +3,19 @@
 Samples in the decode bank are gathered from it in one op per batch; the others are read and
 decoded from their files.
 
-A file that cannot be loaded fails its batch. With ``check``, that failure is caught in the graph
-(`try_images`, once per batch: no Python, so the tf.data service can run it) and the batch is
-loaded again file by file, each caught on its own: the files that fail are named, with the
-graph's reason, in an ``InvalidArgumentError``; if none fails on its own (the failure was
-transient), the batch they make is used.
+With ``check``, a batch's files are read, then decoded inside `try_images` (a nested tf.data
+dataset with ``ignore_errors``: the failure is caught in the graph, without Python, so the
+tf.data service can run it). A batch that fails is loaded again file by file, each caught on its
+own; the files that fail are named with the graph's reason (`problem_of`) in an
+``InvalidArgumentError``; if none fails alone (the failure was transient), their images are used.
+A file that cannot be read at all fails the read, with its path in TensorFlow's error.
+
+The catch costs a nested dataset per batch (about as much as decoding a few small images), which
+shows where batches hold few files, most samples coming from the bank. With ``remember``, the
+length of each file that loaded is kept (a variable), and a batch whose files all loaded before,
+with the same length still, is decoded without the catch: after the first pass the catch is only
+paid for files that changed. A file changed in place to the same length that then fails to
+decode fails with the decoder's message, without its path.
 """
 
 from __future__ import annotations
@@ -28,11 +36,13 @@ def batch_reader(
     bank: DecodeBank,
     check: bool,
     hint: str = SKIP_HINT,
+    remember: bool = False,
 ) -> Callable[..., tuple[tf.Tensor, ...]]:
     """``read(indices, labels, repeats, slots, epoch, batch) -> (images, labels, repeats, indices, epoch, batch)``.
 
     With ``check``, a file that cannot be loaded fails with its path, the reason and ``hint`` in
-    the error.
+    the error. ``remember`` (for graphs that may hold variables) skips the catch for files that
+    loaded before with the same length.
     """
     height, width = image_size
     path_table = tf.constant(paths.astype(str))
@@ -62,9 +72,37 @@ def batch_reader(
         with tf.control_dependencies([report]):
             return tf.identity(images)
 
+    def read_bytes(indices: tf.Tensor) -> tf.Tensor:
+        # A file that cannot be read fails here, with its path in TensorFlow's message.
+        return tf.map_fn(lambda index: tf.io.read_file(tf.gather(path_table, index)), indices,
+                         fn_output_signature=tf.string, parallel_iterations=batch_size)
+
+    def decode_bytes(contents: tf.Tensor) -> tf.Tensor:
+        return tf.map_fn(lambda data: decode_resized(data, image_size), contents, fn_output_signature=image_spec,
+                         parallel_iterations=batch_size)
+
+    # The byte length of each file when it last loaded (-1: not yet).
+    loaded_length = tf.Variable(tf.fill([paths.size], -1), trainable=False, name="loaded_length") if (
+        check and remember) else None
+
+    def decode_caught(indices: tf.Tensor, contents: tf.Tensor) -> tf.Tensor:
+        images, loaded = try_images(decode_bytes, contents, images_spec)
+
+        def remembered() -> tf.Tensor:
+            if loaded_length is None:
+                return images
+            lengths = tf.strings.length(contents)
+            with tf.control_dependencies([loaded_length.scatter_nd_update(indices[:, None], lengths)]):
+                return tf.identity(images)
+
+        return tf.cond(loaded, remembered, lambda: pinpoint(indices))
+
     def decode_checked(indices: tf.Tensor) -> tf.Tensor:
-        images, loaded = try_images(decode, indices, images_spec)
-        return tf.cond(loaded, lambda: images, lambda: pinpoint(indices))
+        contents = read_bytes(indices)
+        if loaded_length is None:
+            return decode_caught(indices, contents)
+        known = tf.reduce_all(tf.gather(loaded_length, indices) == tf.strings.length(contents))
+        return tf.cond(known, lambda: decode_bytes(contents), lambda: decode_caught(indices, contents))
 
     read_files = decode_checked if check else decode
 
