@@ -21,9 +21,9 @@ accept, so that a file passing `check_image_file` decodes unless its compressed 
   header never makes a decoder allocate gigabytes.
 
 The graph (`fast_balance.tf.decode`) checks a subset before decoding, with these constants: the
-format, the declared pixels, the BMP palette, and a JPEG's end marker by a byte search (no segment
-walk). The rest of completeness it leaves to the decoder, which refuses what these rules refuse
-(a failure then names the file: `fast_balance.tf.reading`).
+format, the declared pixels and the BMP palette. Completeness it leaves to the decoder, which
+refuses what these rules refuse (a failure then names the file: `fast_balance.tf.reading`), save
+a JPEG missing only its last byte, which it decodes whole.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ UNDECODABLE = {
     "half a BMP": lambda data: (bmp := encoded(pixels(), "BMP"))[: len(bmp) // 2],
     "text": lambda data: b"this is not an image",
     "truncated JPEG": lambda data: data[: len(data) // 2],
-    "JPEG without its last byte": lambda data: data[:-1],
+    "JPEG cut after its header": lambda data: data[:600],
 }
 
 
@@ -217,15 +217,20 @@ def test_a_class_with_no_loadable_file_is_named_by_its_folder(tmp_path):
 
 
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_a_file_changed_after_it_loaded_still_names_itself(tmp_path, on_error):
+def test_a_file_changed_after_the_check_or_after_it_loaded_still_names_itself(tmp_path, on_error):
     paths, labels = write_images(str(tmp_path), (6, 3))
     ds = make(paths, labels, batch_size=6, on_error=on_error, decode_cache=0)
-    collect(ds)  # every file has loaded once
-    overwrite(paths[1], read(paths[1])[:600] + b"\xff\xd9")  # cut, with an end marker: passes the graph's checks
+    original = read(paths[1])
+    overwrite(paths[1], original[:600] + b"\xff\xd9")  # cut, with an end marker: passes the graph's checks
     advice = "it has changed since" if on_error == "skip" else SKIP_ADVICE
     with pytest.raises(tf.errors.InvalidArgumentError, match=pattern(paths[1]) + ": TensorFlow cannot decode it") as e:
         collect(ds)
     assert advice in e.value.message
+    overwrite(paths[1], original)
+    collect(ds)  # every file has loaded once
+    overwrite(paths[1], original[:600] + b"\xff\xd9")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=pattern(paths[1]) + r".*its length changed since it loaded"):
+        collect(ds)
     os.remove(paths[1])
     with pytest.raises(tf.errors.NotFoundError, match=pattern(paths[1])):
         collect(ds)

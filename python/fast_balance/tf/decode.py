@@ -7,10 +7,13 @@ as uint8 RGB of the target size, so that images from the decode bank and from fi
 
 Before decoding, the graph checks what the decoders do not, with the rules and constants of
 `fast_balance.files` (a subset of `check_image_file`): the format is JPEG, PNG, GIF or BMP; the
-header declares at most `MAX_IMAGE_PIXELS`; an 8-bit BMP has a grey palette; a JPEG ends with its
-end marker or has one after its first scan marker (trailers pass; a truncated file does not,
-unless an embedded thumbnail brings an end marker, which the decoder then refuses). Whether the
-rest of the file is whole the decoder decides: it refuses what `check_image_file` refuses.
+header declares at most `MAX_IMAGE_PIXELS`; an 8-bit BMP has a grey palette. Whether the file is
+whole the decoder decides: it refuses what `check_image_file` refuses (truncated JPEGs, PNGs
+without IEND, GIFs cut in their first frame, BMPs of the wrong size), and ignores trailers, with
+one difference: a JPEG missing only its final byte decodes, whole, in the graph, while
+`check_image_file` calls it truncated. On the error path, `problem_of` words the reason, with the
+same end-marker rule as `check_image_file` as far as a byte search goes (a marker after the first
+scan marker).
 
 A failed check or decode fails the op without the file's name. `try_images` catches such a
 failure in the graph (a one-element tf.data dataset with ``ignore_errors``: no Python), and
@@ -48,14 +51,16 @@ def _jpeg_has_end(contents: tf.Tensor) -> tf.Tensor:
     return tf.cond(ends, lambda: tf.constant(True), after_scan)
 
 
-def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int], guard: bool) -> tf.Tensor:
     shape = tf.io.extract_jpeg_shape(contents)
     height, width = shape[0], shape[1]
+    # Completeness is the decoder's: it refuses a JPEG without its end marker (`_jpeg_has_end`
+    # only words the reason on the error path), except one missing just its last byte, which it
+    # decodes whole.
     checks = [
         tf.debugging.Assert(tf.cast(height, tf.int64) * tf.cast(width, tf.int64) <= MAX_IMAGE_PIXELS,
                             ["fast_balance: too many pixels declared"]),
-        tf.debugging.Assert(_jpeg_has_end(contents), ["fast_balance: truncated JPEG"]),
-    ]
+    ] if guard else []
     target_height, target_width = image_size
     # The largest DCT scaling that keeps both sides at least the target's.
     fits = [tf.logical_and(height // r >= target_height, width // r >= target_width) for r in _RATIOS]
@@ -120,29 +125,34 @@ def too_many_pixels(width: tf.Tensor, height: tf.Tensor) -> tf.Tensor:
     )
 
 
-def _other_branch(contents: tf.Tensor) -> tf.Tensor:
+def _other_branch(contents: tf.Tensor, guard: bool) -> tf.Tensor:
+    if not guard:
+        return tf.io.decode_image(contents, channels=3, expand_animations=False)
     failed = tf.reduce_any(tf.stack([failure for failure, _ in header_failures(contents)]))
     with tf.control_dependencies([tf.debugging.Assert(tf.logical_not(failed), ["fast_balance: header check failed"])]):
         return tf.io.decode_image(contents, channels=3, expand_animations=False)
 
 
-def decode_resized(contents: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+def decode_resized(contents: tf.Tensor, image_size: tuple[int, int], guard: bool = True) -> tf.Tensor:
     """uint8 [H, W, 3] image of `image_size` from encoded bytes; fails (without a path) when the
-    bytes fail the graph's checks or do not decode."""
+    bytes do not decode or, with ``guard``, fail the graph's checks."""
     is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), JPEG_MAGIC)
-    image = tf.cond(is_jpeg, lambda: _jpeg_ratio_branch(contents, image_size), lambda: _other_branch(contents))
+    image = tf.cond(is_jpeg, lambda: _jpeg_ratio_branch(contents, image_size, guard),
+                    lambda: _other_branch(contents, guard))
     image = tf.image.resize(image, image_size, method="bilinear")
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
-def try_images(function: Callable[[tf.Tensor], tf.Tensor], argument: tf.Tensor, spec: tf.TensorSpec):
+def try_images(function: Callable[[tf.Tensor], object], argument: tf.Tensor, spec):
     """``(function(argument), True)``, or ``(empty, False)`` when it fails: an error caught in the
     graph, by a one-element dataset that drops its element on error.
 
-    ``spec`` is the result's; on failure the result has 0 rows (its first dimension is 0).
+    ``spec`` (a `tf.TensorSpec` or a structure of them) describes the result; on failure each of
+    its tensors has 0 rows.
     """
     attempt = tf.data.Dataset.from_tensors(argument).map(lambda x: (function(x), True)).ignore_errors()
-    failed = tf.data.Dataset.from_tensors((tf.zeros([0, *spec.shape[1:]], spec.dtype), False))
+    empty = tf.nest.map_structure(lambda part: tf.zeros([0, *part.shape[1:]], part.dtype), spec)
+    failed = tf.data.Dataset.from_tensors((empty, False))
     return attempt.concatenate(failed).take(1).get_single_element()
 
 
@@ -204,8 +214,10 @@ CHANGED_HINT = "It loaded when the dataset was built (on_error set to skip), so 
 def load_image(path: tf.Tensor, image_size: tuple[int, int], check: bool = True) -> tf.Tensor:
     """Reads and decodes one file into uint8 [H, W, 3] of ``image_size``.
 
-    With ``check``, a file that cannot be loaded fails with its path and the reason in the error
-    (an ``InvalidArgumentError``); without, it fails as the decoder does, without the path.
+    With ``check``, the graph's checks run first and a file that cannot be loaded fails with its
+    path and the reason in the error (an ``InvalidArgumentError``; a catch per call, a nested
+    dataset, costs about as much as decoding a small image). Without, it is decoded as it is and
+    fails as the decoder does, without the path.
 
     Examples
     --------
@@ -220,7 +232,7 @@ def load_image(path: tf.Tensor, image_size: tuple[int, int], check: bool = True)
     tensorflow.python.framework.errors_impl.InvalidArgumentError: ...grey.png: not an image (unrecognised header)...
     """
     if not check:
-        return decode_resized(tf.io.read_file(path), image_size)
+        return decode_resized(tf.io.read_file(path), image_size, guard=False)
     spec = tf.TensorSpec([None, *image_size, 3], tf.uint8)
     image, loaded = try_images(lambda p: decode_resized(tf.io.read_file(p), image_size)[None], path, spec)
 

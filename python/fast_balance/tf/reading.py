@@ -3,19 +3,18 @@
 Samples in the decode bank are gathered from it in one op per batch; the others are read and
 decoded from their files.
 
-With ``check``, a batch's files are read, then decoded inside `try_images` (a nested tf.data
+With ``check``, a batch's files are read and decoded inside `try_images` (a nested tf.data
 dataset with ``ignore_errors``: the failure is caught in the graph, without Python, so the
 tf.data service can run it). A batch that fails is loaded again file by file, each caught on its
 own; the files that fail are named with the graph's reason (`problem_of`) in an
 ``InvalidArgumentError``; if none fails alone (the failure was transient), their images are used.
-A file that cannot be read at all fails the read, with its path in TensorFlow's error.
 
 The catch costs a nested dataset per batch (about as much as decoding a few small images), which
 shows where batches hold few files, most samples coming from the bank. With ``remember``, the
-length of each file that loaded is kept (a variable), and a batch whose files all loaded before,
-with the same length still, is decoded without the catch: after the first pass the catch is only
-paid for files that changed. A file changed in place to the same length that then fails to
-decode fails with the decoder's message, without its path.
+length of each file that loaded is kept (a variable), and a batch whose files all loaded before
+is decoded without the catch; a file among them whose length changed is named before it is
+decoded. A file changed in place to the same length that then fails to decode fails with the
+decoder's message, without its path.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ def batch_reader(
 
     With ``check``, a file that cannot be loaded fails with its path, the reason and ``hint`` in
     the error. ``remember`` (for graphs that may hold variables) skips the catch for files that
-    loaded before with the same length.
+    loaded before, checking their length instead.
     """
     height, width = image_size
     path_table = tf.constant(paths.astype(str))
@@ -72,37 +71,45 @@ def batch_reader(
         with tf.control_dependencies([report]):
             return tf.identity(images)
 
-    def read_bytes(indices: tf.Tensor) -> tf.Tensor:
-        # A file that cannot be read fails here, with its path in TensorFlow's message.
-        return tf.map_fn(lambda index: tf.io.read_file(tf.gather(path_table, index)), indices,
-                         fn_output_signature=tf.string, parallel_iterations=batch_size)
-
-    def decode_bytes(contents: tf.Tensor) -> tf.Tensor:
-        return tf.map_fn(lambda data: decode_resized(data, image_size), contents, fn_output_signature=image_spec,
-                         parallel_iterations=batch_size)
-
     # The byte length of each file when it last loaded (-1: not yet).
     loaded_length = tf.Variable(tf.fill([paths.size], -1), trainable=False, name="loaded_length") if (
         check and remember) else None
 
-    def decode_caught(indices: tf.Tensor, contents: tf.Tensor) -> tf.Tensor:
-        images, loaded = try_images(decode_bytes, contents, images_spec)
+    def load_measured(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        contents = tf.io.read_file(tf.gather(path_table, index))
+        return decode_resized(contents, image_size), tf.strings.length(contents)
+
+    def decode_caught(indices: tf.Tensor) -> tf.Tensor:
+        (images, lengths), loaded = try_images(
+            lambda i: tf.map_fn(load_measured, i, fn_output_signature=(image_spec, tf.TensorSpec([], tf.int32)),
+                                parallel_iterations=batch_size),
+            indices, (images_spec, tf.TensorSpec([None], tf.int32)))
 
         def remembered() -> tf.Tensor:
             if loaded_length is None:
                 return images
-            lengths = tf.strings.length(contents)
             with tf.control_dependencies([loaded_length.scatter_nd_update(indices[:, None], lengths)]):
                 return tf.identity(images)
 
         return tf.cond(loaded, remembered, lambda: pinpoint(indices))
 
+    def load_known(index: tf.Tensor) -> tf.Tensor:
+        """A file that loaded before: if its length changed, it is named here, before decoding."""
+        path = tf.gather(path_table, index)
+        contents = tf.io.read_file(path)
+        same = tf.equal(tf.strings.length(contents), tf.gather(loaded_length, index))
+        changed = tf.debugging.Assert(same, ["fast_balance: cannot load image file", path,
+                                             "its length changed since it loaded: build the dataset again"])
+        with tf.control_dependencies([changed]):
+            return decode_resized(tf.identity(contents), image_size)
+
     def decode_checked(indices: tf.Tensor) -> tf.Tensor:
-        contents = read_bytes(indices)
         if loaded_length is None:
-            return decode_caught(indices, contents)
-        known = tf.reduce_all(tf.gather(loaded_length, indices) == tf.strings.length(contents))
-        return tf.cond(known, lambda: decode_bytes(contents), lambda: decode_caught(indices, contents))
+            return decode_caught(indices)
+        known = tf.reduce_all(tf.gather(loaded_length, indices) >= 0)
+        return tf.cond(known, lambda: tf.map_fn(load_known, indices, fn_output_signature=image_spec,
+                                                parallel_iterations=batch_size),
+                       lambda: decode_caught(indices))
 
     read_files = decode_checked if check else decode
 
