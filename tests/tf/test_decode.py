@@ -294,7 +294,7 @@ def test_files_that_cannot_be_read_are_named_before_any_work(image_folder, tmp_p
     broken[6] = str(tmp_path / "folder.jpg")
     os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
     broken[7] = str(tmp_path / "loop.jpg")
-    with pytest.raises(FileNotFoundError, match=rf"3 image files cannot be read: .*0005\.jpg\.gone: missing; "
+    with pytest.raises(FileNotFoundError, match=r"3 image files cannot be read: .*0005\.jpg\.gone: missing; "
                                                 r".*folder\.jpg: not a file \(a directory\); .*loop\.jpg: unreadable"):
         make(broken, labels)
     skipped = make(broken, labels, on_error="skip").report.skipped

@@ -98,7 +98,8 @@ def decode_pass(
         with tf.control_dependencies([image]):  # decoded, then dropped: only the verdict is wanted
             return (tf.identity(number),)
 
-    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), np.asarray(paths, dtype=str)))
+    # Paths as Python strings: a fixed-width NumPy str array would take the longest path's width each.
+    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), [str(p) for p in paths]))
     batches = files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False).ignore_errors()
     batches = batches.batch(64).prefetch(2)
     if progress:
