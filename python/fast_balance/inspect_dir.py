@@ -1,4 +1,8 @@
-"""``fast-balance inspect DIR``: class counts, imbalance, unreadable files and a histogram PNG."""
+"""``fast-balance inspect DIR``: class counts, imbalance, unreadable files and a histogram PNG.
+
+The folder is listed as ``from_directory`` lists it (hidden files and folders ignored) and every
+file gets `fast_balance.files.check_image_file`'s structure check, without decoding.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> None:
         for path, reason in problems.items():
             print(f"  {path}: {reason}")
     else:
-        print("all files have a whole image header and trailer")
+        print("all files passed the structure check (whole images; their compressed data is not decoded)")
     png = args.png or os.path.normpath(args.directory).rstrip(os.sep) + "_histogram.png"
     write_histogram(png, names, counts, f"{os.path.basename(os.path.normpath(args.directory))}: imbalance {ratio:.1f}:1")
     print(f"wrote {png}")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
 import pytest
 
 import tensorflow as tf
 
 from fast_balance import BalancedIndexSampler
-from fast_balance.tf import augment_batch, balanced_dataset, from_directory, load_image
+from fast_balance.tf import augment_batch, balanced_dataset, from_directory
 
-from tf_images import write_images
 
 SIZE = (32, 32)
 
@@ -96,62 +92,6 @@ def test_decode_bank_serves_identical_images(image_folder):
     # A budget for 5 images keeps the most-drawn class (4 samples) and one more.
     small = make(paths, labels, decode_cache=5 * 32 * 32 * 3)
     assert small.report.bank_images == 5
-
-
-def test_jpeg_reduced_scale_decode_matches_full_decode(tmp_path):
-    paths, _ = write_images(str(tmp_path), (1,), size=(256, 320))
-    fast = load_image(tf.constant(paths[0]), (32, 40)).numpy().astype(float)
-    full = tf.io.decode_jpeg(tf.io.read_file(paths[0]), channels=3)
-    slow = tf.image.resize(full, (32, 40), antialias=True).numpy()  # area-like, as DCT scaling
-    assert fast.shape == (32, 40, 3)
-    assert np.mean(np.abs(fast - slow)) < 6.0  # same picture; reduced-scale decoding only smooths it
-
-
-@pytest.mark.parametrize("channels", [1, 4])
-def test_gray_and_rgba_png_become_rgb(tmp_path, channels):
-    pixels = np.full((20, 30, channels), 200, dtype=np.uint8)
-    path = str(tmp_path / "image.png")
-    tf.io.write_file(path, tf.io.encode_png(pixels))
-    image = load_image(tf.constant(path), (10, 15)).numpy()
-    assert image.shape == (10, 15, 3) and np.all(image == 200)
-
-
-def test_missing_file_is_named_before_any_work(image_folder):
-    _, paths, labels = image_folder
-    broken = list(paths)
-    broken[5] = paths[5] + ".gone"
-    with pytest.raises(FileNotFoundError, match=r"1 image files are missing: .*0005\.jpg\.gone"):
-        make(broken, labels)
-
-
-@pytest.mark.parametrize("damage", ["truncate", "text"])
-def test_unreadable_file_raises_with_its_path(tmp_path, damage):
-    paths, labels = write_images(str(tmp_path), (6, 3))
-    victim = paths[7]  # a class-1 image: oversampled, so it is read by the bank builder
-    with open(victim, "rb") as f:
-        data = f.read()
-    with open(victim, "wb") as f:
-        f.write(data[: len(data) // 2] if damage == "truncate" else b"this is not an image")
-    with pytest.raises(tf.errors.InvalidArgumentError, match=victim.replace("\\", "\\\\")):
-        collect(make(paths, labels, batch_size=6))
-    with pytest.raises(tf.errors.InvalidArgumentError, match=victim.replace("\\", "\\\\")):
-        collect(make(paths, labels, batch_size=6, decode_cache=0))
-
-
-def test_skip_replaces_bad_files_within_their_class(tmp_path):
-    paths, labels = write_images(str(tmp_path), (12, 4, 4))
-    with open(paths[13], "wb") as f:
-        f.write(b"garbage")
-    os.remove(paths[17])
-    ds = make(paths, labels, on_error="skip")
-    assert set(ds.report.skipped) == {paths[13], paths[17]}
-    assert "missing" in ds.report.skipped[paths[17]]
-    _, got = collect(ds)
-    assert np.bincount(got).tolist() == BalancedIndexSampler(labels, batch_size=12, seed=3).quotas.tolist()
-    with pytest.raises(ValueError, match="class 2 has no readable image"):
-        for i in (16, 18, 19):
-            os.remove(paths[i])
-        make(paths, labels, on_error="skip")
 
 
 def test_bad_arguments_fail_before_any_work(image_folder):

@@ -8,13 +8,15 @@ the reading stage gathers them instead of reading and decoding the file again.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from .._checks import is_int
-from .decode import load_image
+from ..files import check_image_file
+from .decode import SKIP_HINT, decode_resized
 
 #: With ``decode_cache="auto"`` the bank takes at most this share of the memory available...
 BANK_MEMORY_SHARE = 0.25
@@ -72,28 +74,88 @@ class DecodeBank:
         return 0 if self.images is None else int(self.images.shape[0])
 
 
-def build_bank(
-    paths: np.ndarray, members: np.ndarray, image_size: tuple[int, int], *, constant: bool, progress: bool
-) -> DecodeBank:
-    """Decodes ``members`` into a bank; ``constant`` makes it a graph constant (for graphs without
-    resource variables, as the tf.data service needs), else a non-trainable variable."""
-    slot_of = np.full(paths.size, -1, dtype=np.int64)
-    if members.size == 0:
-        return DecodeBank(slot_of, None)
+def decode_pass(
+    paths: np.ndarray, image_size: tuple[int, int], *, keep: bool, progress: bool, desc: str
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Decodes every file of ``paths`` once, in parallel (one tf.data pass).
+
+    Returns the images (uint8 [len(paths), H, W, 3], where ``keep``; rows of files that failed are
+    zeros) and a boolean mask of the files that failed to load: a failure drops its element
+    (``ignore_errors``) instead of ending the pass, and the numbers of the files that came through
+    tell which.
+    """
     height, width = image_size
-    decoded = np.empty((members.size, height, width, 3), dtype=np.uint8)
-    files = tf.data.Dataset.from_tensor_slices(paths[members]).map(
-        lambda path: load_image(path, image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    )
-    batches = files.batch(64).prefetch(2)
+    count = len(paths)
+    images = np.zeros((count, height, width, 3), dtype=np.uint8) if keep else None
+    arrived = np.zeros(count, dtype=bool)
+    if count == 0:
+        return images, ~arrived
+
+    def load(number: tf.Tensor, path: tf.Tensor):
+        image = decode_resized(tf.io.read_file(path), image_size)
+        if keep:
+            return number, image
+        with tf.control_dependencies([image]):  # decoded, then dropped: only the verdict is wanted
+            return (tf.identity(number),)
+
+    # Paths as Python strings: a fixed-width NumPy str array would take the longest path's width each.
+    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), [str(p) for p in paths]))
+    batches = files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False).ignore_errors()
+    batches = batches.batch(64).prefetch(2)
     if progress:
         from tqdm.auto import tqdm
 
-        batches = tqdm(batches, total=-(-members.size // 64), desc="decode bank", unit="batch")
-    position = 0
+        batches = tqdm(batches, total=-(-count // 64), desc=desc, unit="batch")
     for batch in batches:
-        decoded[position : position + batch.shape[0]] = batch.numpy()
-        position += batch.shape[0]
+        numbers = batch[0].numpy()
+        arrived[numbers] = True
+        if keep:
+            images[numbers] = batch[1].numpy()
+    return images, ~arrived
+
+
+def load_failure(path: str, image_size: tuple[int, int]) -> str:
+    """Why a file that failed to load did: `check_image_file`'s reason, else the decoder's message
+    (from decoding it again, eagerly)."""
+    reason = check_image_file(path)
+    if reason is not None:
+        return reason
+    try:
+        decode_resized(tf.io.read_file(path), image_size)
+    except tf.errors.OpError as error:
+        message = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\]", "", error.message).strip()
+        return f"TensorFlow cannot decode it ({message})"
+    return "failed to load, then loaded (changed while it was read?)"
+
+
+def unloadable(message: str, failures: dict, hint: str) -> tf.errors.InvalidArgumentError:
+    """The error for files that failed to load: each named with its reason, then ``hint``."""
+    listed = "; ".join(f"{path}: {reason}" for path, reason in list(failures.items())[:10])
+    more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+    return tf.errors.InvalidArgumentError(None, None, f"fast_balance: {message}: {listed}{more}. {hint}")
+
+
+def build_bank(
+    paths: np.ndarray,
+    members: np.ndarray,
+    image_size: tuple[int, int],
+    *,
+    constant: bool,
+    progress: bool,
+    hint: str = SKIP_HINT,
+) -> DecodeBank:
+    """Decodes ``members`` into a bank; ``constant`` makes it a graph constant (for graphs without
+    resource variables, as the tf.data service needs), else a non-trainable variable.
+
+    A member that cannot be loaded is an ``InvalidArgumentError`` naming it, its reason and ``hint``.
+    """
+    slot_of = np.full(paths.size, -1, dtype=np.int64)
+    if members.size == 0:
+        return DecodeBank(slot_of, None)
+    decoded, failed = decode_pass(paths[members], image_size, keep=True, progress=progress, desc="decode bank")
+    if failed.any():
+        failures = {path: load_failure(path, image_size) for path in dict.fromkeys(paths[members][failed])}
+        raise unloadable("cannot load image files for the decode bank", failures, hint)
     slot_of[members] = np.arange(members.size)
     images = tf.constant(decoded) if constant else tf.Variable(decoded, trainable=False, name="decode_bank")
     return DecodeBank(slot_of, images)

@@ -16,11 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 from .._checks import ON_ERROR, check_choice, check_int, check_seed
-from ..files import check_image_files, list_image_files, substitutes
+from ..files import check_image_files, check_readable, list_image_files, substitutes
 from ..sampler import BalancedIndexSampler, SamplesPerEpoch
 from ..weights import Target
 from .augment import AugmentPolicy, apply_policy, batch_key, check_policy, check_value_range
-from .bank import DecodeBank, bank_budget, bank_members, build_bank
+from .bank import DecodeBank, bank_budget, bank_members, build_bank, decode_pass, load_failure
+from .decode import CHANGED_HINT, SKIP_HINT
 from .placement import augment_device as resolve_device
 from .placement import map_on_device
 from .reading import batch_reader
@@ -146,9 +147,14 @@ def balanced_dataset(
         and kept in memory as uint8. ``"auto"``: a quarter of the available memory, at most 4 GiB;
         0 disables.
     on_error : "raise" or "skip"
-        ``"raise"``: a missing or unreadable file fails with its path (missing files before any
-        work). ``"skip"``: files failing a check are replaced by another draw of the same class,
-        so balance holds; they are listed in ``ds.report.skipped``.
+        ``"raise"``: a file that cannot be loaded fails with its path, the reason and this advice
+        (``InvalidArgumentError``, where the pipeline or the decode bank meets it; a missing file
+        or a folder before any work, ``FileNotFoundError``). ``"skip"``: every file is checked
+        (`fast_balance.files.check_image_file`) and decoded once while the dataset is built (a
+        progress bar); files failing either are replaced by another draw of the same class, so
+        balance holds, and listed in ``ds.report.skipped`` with the reason. A file that changes
+        afterwards and fails still raises, with its path (not when, after loading once, it
+        changes in place to the same length: `fast_balance.tf.reading`).
     seed : int
         Seeds the sampler (when built here) and the augmentation; any int in [0, 2**64).
     progress : bool
@@ -212,15 +218,24 @@ def balanced_dataset(
 
     report = PipelineReport()
     if on_error == "raise":
-        missing = [p for p in paths if not os.path.isfile(p)]
-        if missing:
-            listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            raise FileNotFoundError(f"{len(missing)} image files are missing: {listed}")
-        substitute = None
+        unreadable = {p: reason for p in dict.fromkeys(paths) if (reason := check_readable(p)) is not None}
+        if unreadable:
+            listed = "; ".join(f"{p}: {reason}" for p, reason in list(unreadable.items())[:5])
+            more = f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+            raise FileNotFoundError(f"{len(unreadable)} image files cannot be read: {listed}{more}. {SKIP_HINT}")
+        substitute, hint = None, SKIP_HINT
     else:
-        report.skipped = check_image_files(list(paths), progress=progress)
-        bad = np.isin(paths, list(report.skipped)) if report.skipped else np.zeros(paths.size, bool)
-        substitute = substitutes(labels.astype(np.int64), bad, seed) if bad.any() else None
+        # The structure check first (reasons worth reading), then one decode of every file that
+        # passes it, so that what iteration decodes is known to decode.
+        report.skipped = check_image_files(paths, progress=progress)
+        passed = paths[np.fromiter((p not in report.skipped for p in paths), bool, paths.size)]
+        _, failed = decode_pass(passed, image_size, keep=False, progress=progress, desc="decoding images")
+        report.skipped.update({p: load_failure(p, image_size) for p in dict.fromkeys(passed[failed])})
+        bad = np.fromiter((p in report.skipped for p in paths), bool, paths.size)
+        substitute = None
+        if bad.any():
+            substitute = substitutes(labels.astype(np.int64), bad, seed, paths=list(paths), reasons=report.skipped)
+        hint = CHANGED_HINT
 
     height, width = image_size
     members = bank_members(sampler.quotas, sampler.class_counts, labels, budget // (height * width * 3))
@@ -230,7 +245,7 @@ def balanced_dataset(
     report.bank_images, report.bank_bytes = bank.size, bank.size * height * width * 3
 
     maker = RowMaker(sampler, bank.slot_of, substitute, on_epoch=report.epoch_started)
-    read = batch_reader(paths, image_size, batch_size, bank, check=on_error == "raise")
+    read = batch_reader(paths, image_size, batch_size, bank, check=True, hint=hint, remember=epochs is None)
 
     def finish(images, batch_labels, repeats, indices, epoch, batch):
         images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, augment_options, value_range)

@@ -4,21 +4,63 @@ JPEGs take a fast path: libjpeg's DCT scaling (`decode_jpeg(ratio=...)`) decodes
 1/8 scale whenever the file is at least that many times larger than the target, which skips most
 of the decoding work for large photos. Other formats go through `decode_image`. Every image ends
 as uint8 RGB of the target size, so that images from the decode bank and from files are identical.
+
+Before decoding, the graph checks what the decoders do not, with the rules and constants of
+`fast_balance.files` (a subset of `check_image_file`): the format is JPEG, PNG, GIF or BMP; the
+header declares at most `MAX_IMAGE_PIXELS`; an 8-bit BMP has a grey palette. Whether the file is
+whole the decoder decides: it refuses what `check_image_file` refuses (truncated JPEGs, PNGs
+without IEND, GIFs cut in their first frame, BMPs of the wrong size), and ignores trailers, with
+one difference: a JPEG missing only its final byte decodes, whole, in the graph, while
+`check_image_file` calls it truncated. On the error path, `problem_of` words the reason, with the
+same end-marker rule as `check_image_file` as far as a byte search goes (a marker after the first
+scan marker).
+
+A failed check or decode fails the op without the file's name. `try_images` catches such a
+failure in the graph (a one-element tf.data dataset with ``ignore_errors``: no Python), and
+`load_image(check=True)` and `fast_balance.tf.reading` use it to name the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
-JPEG_MAGIC = b"\xff\xd8\xff"
+from ..files import EMPTY, GREY_PALETTE_ONLY, JPEG_NO_END, MAGIC, MAX_IMAGE_PIXELS, NOT_AN_IMAGE
+
+JPEG_MAGIC = MAGIC["JPEG"][0]
 JPEG_END = b"\xff\xd9"
-PNG_MAGIC = b"\x89PNG"
+JPEG_SCAN = b"\xff\xda"
 _RATIOS = (8, 4, 2, 1)
+# Header bytes read for the checks of PNG, GIF and BMP (all their fields lie in the first 54).
+_HEAD = 64
+
+#: What the error message says of a file that passes the graph's checks and fails to decode.
+UNDECODABLE = "TensorFlow cannot decode it (fast-balance inspect or fast_balance.files.check_image_file may say why)"
 
 
-def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+def _jpeg_has_end(contents: tf.Tensor) -> tf.Tensor:
+    """Whether the JPEG ends with its end marker or has one after its first scan marker."""
+
+    def after_scan() -> tf.Tensor:
+        scan = tf.strings.split(contents, sep=JPEG_SCAN, maxsplit=1)
+        rest = scan[-1]
+        return tf.logical_and(tf.size(scan) == 2, tf.size(tf.strings.split(rest, sep=JPEG_END, maxsplit=1)) == 2)
+
+    ends = tf.equal(tf.strings.substr(contents, -2, 2), JPEG_END)
+    return tf.cond(ends, lambda: tf.constant(True), after_scan)
+
+
+def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int], guard: bool) -> tf.Tensor:
     shape = tf.io.extract_jpeg_shape(contents)
     height, width = shape[0], shape[1]
+    # Completeness is the decoder's: it refuses a JPEG without its end marker (`_jpeg_has_end`
+    # only words the reason on the error path), except one missing just its last byte, which it
+    # decodes whole.
+    checks = [
+        tf.debugging.Assert(tf.cast(height, tf.int64) * tf.cast(width, tf.int64) <= MAX_IMAGE_PIXELS,
+                            ["fast_balance: too many pixels declared"]),
+    ] if guard else []
     target_height, target_width = image_size
     # The largest DCT scaling that keeps both sides at least the target's.
     fits = [tf.logical_and(height // r >= target_height, width // r >= target_width) for r in _RATIOS]
@@ -27,48 +69,176 @@ def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int]) -> tf.T
     decoders = [
         (lambda r=r: tf.io.decode_jpeg(contents, channels=3, ratio=r, dct_method="INTEGER_FAST")) for r in _RATIOS
     ]
-    return tf.switch_case(tf.cast(branch, tf.int32), decoders)
+    with tf.control_dependencies(checks):
+        return tf.switch_case(tf.cast(branch, tf.int32), decoders)
 
 
-def check_contents(contents: tf.Tensor, path: tf.Tensor) -> tf.Operation:
-    """An assertion that names `path` when the bytes are not a whole image of a known format."""
-    head = tf.strings.substr(contents, 0, 8)
-    is_jpeg = tf.equal(tf.strings.substr(head, 0, 3), JPEG_MAGIC)
-    known = tf.reduce_any(
-        tf.stack(
-            [
-                is_jpeg,
-                tf.equal(tf.strings.substr(head, 0, 4), PNG_MAGIC),
-                tf.equal(tf.strings.substr(head, 0, 3), b"GIF"),
-                tf.equal(tf.strings.substr(head, 0, 2), b"BM"),
-            ]
-        )
+def _fields(head: tf.Tensor, start: int, dtype: tf.DType, count: int, big_endian: bool = False) -> tf.Tensor:
+    """``count`` integers of ``dtype`` from byte ``start`` of the padded header, as int64."""
+    size = dtype.size * count
+    raw = tf.io.decode_raw(tf.strings.substr(head, start, size), dtype, little_endian=not big_endian)
+    return tf.cast(tf.reshape(raw, [count]), tf.int64)
+
+
+def header_failures(contents: tf.Tensor) -> list[tuple[tf.Tensor, Callable[[], tf.Tensor]]]:
+    """The graph's checks of a file that is not a JPEG: ``(failed, reason)`` pairs, in order, each
+    ``failed`` a boolean tensor and ``reason()`` the message to give (built only when asked for)."""
+    head = tf.strings.substr(tf.strings.join([tf.strings.substr(contents, 0, _HEAD), b"\0" * _HEAD]), 0, _HEAD)
+    start = tf.strings.substr(contents, 0, 8)
+    is_png = tf.equal(start, MAGIC["PNG"][0])
+    is_gif = tf.reduce_any(tf.equal(tf.strings.substr(start, 0, 6), list(MAGIC["GIF"])))
+    is_bmp = tf.equal(tf.strings.substr(start, 0, 2), MAGIC["BMP"][0])
+    known = tf.reduce_any(tf.stack([is_png, is_gif, is_bmp]))
+    png = _fields(head, 16, tf.int32, 2, big_endian=True)  # IHDR width, height; past 2**31 they read < 0
+    png = tf.where(png < 0, tf.constant(2**31, tf.int64), png)
+    gif = _fields(head, 6, tf.uint16, 2)  # logical screen width, height
+    bmp = _fields(head, 18, tf.int32, 2)  # width, height (< 0: rows stored top-down)
+    size = tf.where(is_png, png, tf.where(is_gif, gif, tf.abs(bmp)))
+    width, height = size[0], size[1]
+    palette_bmp = tf.logical_and(is_bmp, _fields(head, 28, tf.uint16, 1)[0] == 8)
+
+    def grey_palette() -> tf.Tensor:
+        info_size = _fields(head, 14, tf.int32, 1)[0]
+        colours = tf.clip_by_value(_fields(head, 46, tf.int32, 1)[0], 0, 256)
+        colours = tf.where(colours == 0, tf.constant(256, tf.int64), colours)
+        at = tf.clip_by_value(14 + info_size, 0, tf.cast(tf.strings.length(contents), tf.int64))
+        table = tf.strings.substr(tf.strings.join([tf.strings.substr(contents, at, 1024), b"\0" * 1024]), 0, 1024)
+        entries = tf.reshape(tf.io.decode_raw(table, tf.uint8), [256, 4])
+        grey = tf.cast(tf.range(256)[:, None], tf.uint8)
+        used = tf.range(256, dtype=tf.int64) < colours
+        return tf.reduce_all(tf.logical_or(tf.logical_not(used), tf.reduce_all(entries[:, :3] == grey, axis=1)))
+
+    colour_palette = tf.cond(palette_bmp, lambda: tf.logical_not(grey_palette()), lambda: tf.constant(False))
+    return [
+        (tf.equal(tf.strings.length(contents), 0), lambda: tf.constant(EMPTY)),
+        (tf.logical_not(known), lambda: tf.constant(NOT_AN_IMAGE)),
+        (width * height > MAX_IMAGE_PIXELS, lambda: too_many_pixels(width, height)),
+        (colour_palette, lambda: tf.constant(GREY_PALETTE_ONLY)),
+    ]
+
+
+def too_many_pixels(width: tf.Tensor, height: tf.Tensor) -> tf.Tensor:
+    """In the graph, `fast_balance.files.too_many_pixels`."""
+    return tf.strings.join(
+        ["declares ", tf.strings.as_string(width), " x ", tf.strings.as_string(height),
+         f" pixels, more than the limit of {MAX_IMAGE_PIXELS:,}"]
     )
-    length = tf.strings.length(contents)
-    tail = tf.strings.substr(contents, tf.maximum(length - 2, 0), 2)
-    whole_jpeg = tf.logical_or(tf.logical_not(is_jpeg), tf.equal(tail, JPEG_END))
-    return tf.debugging.Assert(
-        tf.logical_and(known, whole_jpeg),
-        ["fast_balance: not a readable image (unknown format or truncated JPEG):", path],
-    )
 
 
-def decode_resized(contents: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """uint8 [H, W, 3] image of `image_size` from encoded bytes."""
+def _other_branch(contents: tf.Tensor, guard: bool) -> tf.Tensor:
+    if not guard:
+        return tf.io.decode_image(contents, channels=3, expand_animations=False)
+    failed = tf.reduce_any(tf.stack([failure for failure, _ in header_failures(contents)]))
+    with tf.control_dependencies([tf.debugging.Assert(tf.logical_not(failed), ["fast_balance: header check failed"])]):
+        return tf.io.decode_image(contents, channels=3, expand_animations=False)
+
+
+def decode_resized(contents: tf.Tensor, image_size: tuple[int, int], guard: bool = True) -> tf.Tensor:
+    """uint8 [H, W, 3] image of `image_size` from encoded bytes; fails (without a path) when the
+    bytes do not decode or, with ``guard``, fail the graph's checks."""
     is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), JPEG_MAGIC)
-    image = tf.cond(
-        is_jpeg,
-        lambda: _jpeg_ratio_branch(contents, image_size),
-        lambda: tf.io.decode_image(contents, channels=3, expand_animations=False),
-    )
+    image = tf.cond(is_jpeg, lambda: _jpeg_ratio_branch(contents, image_size, guard),
+                    lambda: _other_branch(contents, guard))
     image = tf.image.resize(image, image_size, method="bilinear")
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
+def try_images(function: Callable[[tf.Tensor], object], argument: tf.Tensor, spec):
+    """``(function(argument), True)``, or ``(empty, False)`` when it fails: an error caught in the
+    graph, by a one-element dataset that drops its element on error.
+
+    ``spec`` (a `tf.TensorSpec` or a structure of them) describes the result; on failure each of
+    its tensors has 0 rows.
+    """
+    attempt = tf.data.Dataset.from_tensors(argument).map(lambda x: (function(x), True)).ignore_errors()
+    empty = tf.nest.map_structure(lambda part: tf.zeros([0, *part.shape[1:]], part.dtype), spec)
+    failed = tf.data.Dataset.from_tensors((empty, False))
+    return attempt.concatenate(failed).take(1).get_single_element()
+
+
+# Traced once however many pipelines call it, and not inlined where called: a graph instantiates
+# it only when a file fails.
+@tf.function(input_signature=[tf.TensorSpec([], tf.string)], experimental_attributes={"_noinline": True})
+def problem_of(path: tf.Tensor) -> tf.Tensor:
+    """Why the file at `path` fails to load, in the graph: the first of the graph's checks that it
+    fails, else that it cannot be read or decoded. For the error path only (it reads the file again)."""
+    contents, readable = try_images(lambda p: tf.io.read_file(p)[None], path, tf.TensorSpec([None], tf.string))
+    readable = tf.logical_and(readable, tf.size(contents) == 1)
+
+    def checked() -> tf.Tensor:
+        data = contents[0]
+
+        def jpeg() -> tf.Tensor:
+            shape, parsed = try_images(lambda c: tf.io.extract_jpeg_shape(c)[None], data,
+                                       tf.TensorSpec([None, 3], tf.int32))
+
+            def sized() -> tf.Tensor:
+                height, width = tf.cast(shape[0, 0], tf.int64), tf.cast(shape[0, 1], tf.int64)
+                return tf.case(
+                    [(height * width > MAX_IMAGE_PIXELS, lambda: too_many_pixels(width, height)),
+                     (tf.logical_not(_jpeg_has_end(data)), lambda: tf.constant(JPEG_NO_END))],
+                    default=lambda: tf.constant(UNDECODABLE))
+
+            return tf.cond(parsed, sized, lambda: tf.constant(UNDECODABLE))
+
+        def other() -> tf.Tensor:
+            return tf.case([(failed, reason) for failed, reason in header_failures(data)],
+                           default=lambda: tf.constant(UNDECODABLE), exclusive=False)
+
+        is_jpeg = tf.equal(tf.strings.substr(data, 0, 3), JPEG_MAGIC)
+        return tf.cond(is_jpeg, jpeg, other)
+
+    return tf.cond(readable, checked, lambda: tf.constant("missing or unreadable"))
+
+
+def failure_message(paths: tf.Tensor, reasons: tf.Tensor, hint: str) -> tf.Tensor:
+    """One message naming every failed file and its reason, then ``hint``."""
+    listed = tf.strings.reduce_join(tf.strings.join([paths, ": ", reasons]), separator="; ")
+    many = tf.size(paths) > 1
+    return tf.strings.join(
+        [tf.where(many, "fast_balance: cannot load image files ", "fast_balance: cannot load image file "), listed,
+         ". ", hint]
+    )
+
+
+# Without quotes: the graph's errors escape them.
+#: What a load error advises with on_error="raise".
+SKIP_HINT = (
+    "Fix or remove it, or build the dataset with on_error set to skip, which replaces such files by another image "
+    "of their class."
+)
+#: ...and with on_error="skip", where every file loaded when the dataset was built.
+CHANGED_HINT = "It loaded when the dataset was built (on_error set to skip), so it has changed since."
+
+
 def load_image(path: tf.Tensor, image_size: tuple[int, int], check: bool = True) -> tf.Tensor:
-    """Reads and decodes one file; with `check`, a bad file fails with its path in the error."""
-    contents = tf.io.read_file(path)
+    """Reads and decodes one file into uint8 [H, W, 3] of ``image_size``.
+
+    With ``check``, the graph's checks run first and a file that cannot be loaded fails with its
+    path and the reason in the error (an ``InvalidArgumentError``; a catch per call, a nested
+    dataset, costs about as much as decoding a small image). Without, it is decoded as it is and
+    fails as the decoder does, without the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.png")
+    >>> tf.io.write_file(path, tf.io.encode_png(tf.fill([40, 60, 3], tf.constant(128, tf.uint8))))
+    >>> load_image(tf.constant(path), (20, 30)).shape.as_list()
+    [20, 30, 3]
+    >>> tf.io.write_file(path, b"not an image")
+    >>> load_image(tf.constant(path), (20, 30))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tensorflow.python.framework.errors_impl.InvalidArgumentError: ...grey.png: not an image (unrecognised header)...
+    """
     if not check:
-        return decode_resized(contents, image_size)
-    with tf.control_dependencies([check_contents(contents, path)]):
-        return decode_resized(tf.identity(contents), image_size)
+        return decode_resized(tf.io.read_file(path), image_size, guard=False)
+    spec = tf.TensorSpec([None, *image_size, 3], tf.uint8)
+    image, loaded = try_images(lambda p: decode_resized(tf.io.read_file(p), image_size)[None], path, spec)
+
+    def fail() -> tf.Tensor:
+        message = failure_message(path[None], problem_of(path)[None], SKIP_HINT)
+        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            return tf.zeros([1, *image_size, 3], tf.uint8)
+
+    return tf.ensure_shape(tf.cond(loaded, lambda: image, fail)[0], [*image_size, 3])
