@@ -4,7 +4,8 @@
     python benchmarks/report.py --readme README.md benchmarks/*.json   # refreshes the README's tables
 
 A file is read as the image-pipeline benchmark when one of its groups contains "image pipeline",
-as the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise. All figures come from each benchmark's ``extra_info``.
+as the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise.
+All figures come from each benchmark's ``extra_info``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ PIPELINE_COMMAND = (
 )
 PLAIN_PIPELINE = "plain tf.data (unbalanced)"
 BASELINES = ["numpy", "blog Example 1", "tf sample_from_datasets"]
-BASELINE_TITLES = {"numpy": "NumPy", "blog Example 1": "blog Example 1", "tf sample_from_datasets": "tf sample_from_datasets"}
+BASELINE_TITLES = {name: "NumPy" if name == "numpy" else name for name in BASELINES}
 NOT_RUN = "—"
 
 
@@ -101,7 +102,8 @@ def sampler_report(data: dict) -> str:
 
     setup_grid = sorted({(r["N"], r["C"]) for r in rows if r["kind"] == "setup"})
     lines += ["", "Set-up (constructing the sampler):", "",
-              "| N | C | fast_balance | NumPy | blog Example 1 (`np.where` per class) | tf sample_from_datasets (build + first batch) |",
+              "| N | C | fast_balance | NumPy | blog Example 1 (`np.where` per class) "
+              "| tf sample_from_datasets (build + first batch) |",
               "|---|---|---|---|---|---|"]
     for n, c in setup_grid:
         blog = by_key.get(("blog Example 1", "setup", n, c))
@@ -167,10 +169,12 @@ def scale_report(data: dict) -> str:
     for row in (b["extra_info"] for b in data["benchmarks"]):
         out = row["samples"]
         lines.append(
-            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} | {millions(row['indices_per_s']) if out else NOT_RUN}"
+            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} "
+            f"| {millions(row['indices_per_s']) if out else NOT_RUN}"
             f" | {row['peak_extra_bytes'] / 2**30:.2f} GiB | {row['peak_extra_bytes'] / out:.1f} |"
             if out else
-            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} | {row['peak_extra_bytes'] / 2**30:.2f} GiB"
+            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} "
+            f"| {row['peak_extra_bytes'] / 2**30:.2f} GiB"
             f" | {NOT_RUN} |"
         )
     return "\n".join(lines)

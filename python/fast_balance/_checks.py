@@ -47,7 +47,7 @@ def check_int(name: str, value: object, minimum: int | None = None, maximum: int
     """
     if not is_int(value):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    number = int(value)  # type: ignore[call-overload]
+    number: int = int(value)  # type: ignore[call-overload]
     if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {number}")
     if maximum is not None and number > maximum:

@@ -34,8 +34,12 @@ import struct
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO, Union
 
 import numpy as np
+
+#: A path as the file functions take it.
+StrPath = Union[str, "os.PathLike[str]"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -73,7 +77,7 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def list_image_files(directory) -> tuple[list[str], np.ndarray, list[str]]:
+def list_image_files(directory: StrPath) -> tuple[list[str], np.ndarray, list[str]]:
     """Image files of a folder with one sub-folder per class, as ``keras.utils.image_dataset_from_directory``.
 
     Class names are the sorted sub-folder names; files ending in .jpg, .jpeg, .png, .bmp or .gif
@@ -107,7 +111,7 @@ def list_image_files(directory) -> tuple[list[str], np.ndarray, list[str]]:
     labels: list[int] = []
     empty = []
     for label, name in enumerate(class_names):
-        found = []
+        found: list[str] = []
         for root, folders, files in os.walk(os.path.join(directory, name)):
             folders[:] = [folder for folder in folders if not _hidden(folder)]  # os.walk does not enter pruned folders
             found.extend(
@@ -156,13 +160,18 @@ def describe_classes(paths: Sequence[str], labels: np.ndarray) -> list[str]:
             names = tops
     count = int(labels.max()) + 1 if labels.size else 0
     return [
-        f"class {c} ({repr(names[c]) + ', ' if c in names else ''}folder {folders[c]})" if c in folders else f"class {c}"
+        (f"class {c} ({repr(names[c]) + ', ' if c in names else ''}folder {folders[c]})" if c in folders
+         else f"class {c}")
         for c in range(count)
     ]
 
 
 def substitutes(
-    labels: np.ndarray, bad: np.ndarray, seed: int, paths: Sequence[str] | None = None, reasons: dict | None = None
+    labels: np.ndarray,
+    bad: np.ndarray,
+    seed: int,
+    paths: Sequence[str] | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> np.ndarray:
     """For every sample, itself if readable, else a readable sample of the same class.
 
@@ -210,7 +219,7 @@ class _Window:
     """Reads of an open file at any offset, through one cached block (the checks jump around
     headers and skip over data)."""
 
-    def __init__(self, file, size: int) -> None:
+    def __init__(self, file: BinaryIO, size: int) -> None:
         self.file, self.size = file, size
         self.start, self.block = 0, b""
 
@@ -305,7 +314,7 @@ def _crc_matches(window: _Window, start: int, length: int) -> bool:
         if not block:
             return False
         crc, left = zlib.crc32(block, crc), left - len(block)
-    return window.file.read(4) == struct.pack(">I", crc)
+    return bool(window.file.read(4) == struct.pack(">I", crc))
 
 
 def _check_png(window: _Window) -> str | None:
@@ -406,7 +415,8 @@ def _check_bmp(window: _Window) -> str | None:
     if info_size < 40:
         return f"unsupported BMP (header of {info_size} bytes)"
     if bits not in (8, 24, 32) or compression not in (0, 3) or (compression == 3 and bits != 32):
-        return f"unsupported BMP ({bits} bits per pixel, compression {compression}); TensorFlow reads 8, 24, 32 uncompressed"
+        return (f"unsupported BMP ({bits} bits per pixel, compression {compression}); "
+                "TensorFlow reads 8, 24, 32 uncompressed")
     if width <= 0 or height == 0:
         return f"corrupt BMP (declares {width} x {height} pixels)"
     if width * abs(height) > MAX_IMAGE_PIXELS:
@@ -426,7 +436,7 @@ def _check_bmp(window: _Window) -> str | None:
     return None
 
 
-def check_readable(path) -> str | None:
+def check_readable(path: StrPath) -> str | None:
     """Why `path` cannot be read as a file ("missing", "not a file (a directory)", ...), or None.
 
     One ``stat`` and an access check, no read: the cheap check ``balanced_dataset`` makes of every
@@ -455,7 +465,7 @@ def check_readable(path) -> str | None:
 _CHECKS = {"JPEG": _check_jpeg, "PNG": _check_png, "GIF": _check_gif, "BMP": _check_bmp}
 
 
-def check_image_file(path) -> str | None:
+def check_image_file(path: StrPath) -> str | None:
     """Why `path` is not a whole image (see the rules at the top of this module), or None.
 
     Reads the headers, seeking over image data; a JPEG followed by a trailer is read to its end
@@ -499,7 +509,7 @@ def check_image_file(path) -> str | None:
             return f"unreadable ({error.strerror or error})"
 
 
-def check_image_files(paths, progress: bool = True) -> dict[str, str]:
+def check_image_files(paths: Sequence[str], progress: bool = True) -> dict[str, str]:
     """``{path: reason}`` for the files that `check_image_file` rejects; a progress bar on large lists.
 
     Files are checked on a few threads, since checking mostly waits on storage.

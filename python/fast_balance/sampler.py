@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
@@ -158,7 +159,7 @@ class BalancedIndexSampler:
 
     def __init__(
         self,
-        labels,
+        labels: npt.ArrayLike,
         *,
         num_classes: int | None = None,
         target: Target = "balanced",
@@ -229,7 +230,7 @@ class BalancedIndexSampler:
         self._fingerprint = f"{self._core.fingerprint:016x}"
 
     # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[np.ndarray, dict[str, Any]]]:
         return (_rebuild, (self._index.labels(), self._options))
 
     # -- description -------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class BalancedIndexSampler:
 
     def _per_id(self, values: np.ndarray, dtype: type) -> np.ndarray:
         """``values`` of the present classes spread over every class id (num_classes entries)."""
-        out = np.zeros(self._num_classes, dtype=dtype)
+        out: np.ndarray = np.zeros(self._num_classes, dtype=dtype)
         out[self._classes] = values
         return out
 
@@ -258,7 +259,8 @@ class BalancedIndexSampler:
     def class_probabilities(self) -> np.ndarray:
         """The target distribution p_c of each class id (float64, sums to 1)."""
         weights = self._per_id(self._weights.astype(np.float64), np.float64)
-        return weights / weights.sum()
+        probabilities: np.ndarray = weights / weights.sum()
+        return probabilities
 
     @property
     def quotas(self) -> np.ndarray:
@@ -381,7 +383,7 @@ class BalancedIndexSampler:
         return SamplerIterator(self, 0, 0, epochs=1)
 
 
-def _rebuild(labels: np.ndarray, options: dict) -> BalancedIndexSampler:
+def _rebuild(labels: np.ndarray, options: dict[str, Any]) -> BalancedIndexSampler:
     return BalancedIndexSampler(labels, **options)
 
 

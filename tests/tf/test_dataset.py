@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import tensorflow as tf
 
 from fast_balance import BalancedIndexSampler
 from fast_balance.tf import augment_batch, balanced_dataset, from_directory
-
 
 SIZE = (32, 32)
 
@@ -117,7 +115,7 @@ def test_bad_arguments_fail_before_any_work(image_folder):
 
 
 def test_from_directory_names_classes(image_folder, tmp_path):
-    root, _, labels = image_folder
+    root, _, _labels = image_folder
     ds = from_directory(root, image_size=SIZE, batch_size=12, progress=False)
     assert ds.class_names == ["class_0", "class_1", "class_2"]
     assert np.bincount(collect(ds)[1]).tolist() == [24, 24, 24]

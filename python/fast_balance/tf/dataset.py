@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 import tensorflow as tf
@@ -96,7 +95,7 @@ def balanced_dataset(
     augment: AugmentPolicy = "repeats",
     augment_options: dict | None = None,
     augment_device: str | None = "auto",
-    decode_cache: Union[str, int] = "auto",
+    decode_cache: str | int = "auto",
     on_error: str = "raise",
     seed: int = 0,
     progress: bool = True,

@@ -11,7 +11,8 @@ import numpy as np
 from ..histogram import histogram_text
 from ..plots import write_demo_report
 from .dataset import from_directory
-from .synthetic import DEFAULT_COUNTS, make_long_tailed_images
+from .synthetic import DEFAULT_COUNTS as DEFAULT_COUNTS
+from .synthetic import make_long_tailed_images
 
 # Rows of the report picture: minority samples shown with their first view and this many repeats.
 _SHOWN_SAMPLES = 4

@@ -92,7 +92,9 @@ class InputCheckpoint(keras.callbacks.Callback):
     def __init__(self, dataset: tf.data.Dataset, path: str | os.PathLike | None = None, save_every: int = 1) -> None:
         super().__init__()
         if not hasattr(dataset, "rest_of_epoch"):
-            raise TypeError("InputCheckpoint needs a dataset made by fast_balance.tf.balanced_dataset or from_directory")
+            raise TypeError(
+                "InputCheckpoint needs a dataset made by fast_balance.tf.balanced_dataset or from_directory"
+            )
         self._dataset = dataset
         self._sampler = dataset.sampler
         self._samples_per_epoch = len(dataset.sampler)
@@ -180,7 +182,8 @@ class InputCheckpoint(keras.callbacks.Callback):
         if self._trained is None:
             # model.fit(dataset, callbacks=[this]) directly: count batches from the epoch the
             # dataset's next pass reads. Exact unless something else iterates it during training.
-            first = self._dataset.first_epoch if self._dataset.next_epoch is None else int(self._dataset.next_epoch.numpy())
+            upcoming = self._dataset.next_epoch
+            first = self._dataset.first_epoch if upcoming is None else int(upcoming.numpy())
             self._trained = dict(pinned=False, epoch=first, position=0, counted=True)
         self._epoch_base = 0
         self._consumed = 0
