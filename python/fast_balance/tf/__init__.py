@@ -44,7 +44,7 @@ def _distribution_of(module: str) -> str | None:
     """The installed distribution that provides ``module`` (tensorflow, tensorflow-cpu, ...), if known."""
     import importlib.metadata
 
-    names = getattr(importlib.metadata, "packages_distributions", dict)().get(module, [])
+    names: list[str] = importlib.metadata.packages_distributions().get(module, [])
     return names[0] if names else None
 
 

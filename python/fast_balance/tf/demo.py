@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def run(
     image_size: int = 128,
     batch_size: int = 64,
     seed: int = 0,
-    counts=DEFAULT_COUNTS,
+    counts: Sequence[int] = DEFAULT_COUNTS,
 ) -> None:
     """Generates (or reuses) the image set in ``directory``, runs one balanced epoch, prints what it
     saw and, with ``png``, draws it: histograms and the augmented repeats of minority images."""
