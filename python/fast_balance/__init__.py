@@ -3,6 +3,7 @@
 ``import fast_balance`` needs only NumPy; ``fast_balance.tf`` (TensorFlow) is imported on use.
 """
 
+from . import schedules
 from .iterator import SamplerIterator
 from .label_sets import LabelSets, as_label_sets, class_frequencies, repeat_factors
 from .sampler import BalancedIndexSampler, Epoch
@@ -21,4 +22,5 @@ __all__ = [
     "class_frequencies",
     "class_weights",
     "repeat_factors",
+    "schedules",
 ]
