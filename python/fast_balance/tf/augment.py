@@ -149,15 +149,28 @@ def augment_batch(
 
     Parameters
     ----------
-    images : uint8 [B, H, W, 3] (0-255), or float [B, H, W, 3] in [0, 1]
-    mask : bool [B]
-    seed : int64 [2], the batch's stateless key (`batch_key`)
-    crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3) and horizontal flip.
-    brightness, contrast, saturation : maximum relative change of each (0 disables).
+    images : tf.Tensor
+        uint8 [B, H, W, 3] (0-255), or float [B, H, W, 3] in [0, 1].
+    mask : tf.Tensor
+        bool [B]: the images to augment.
+    seed : tf.Tensor
+        int64 [2], the batch's stateless key (`batch_key`).
+    crop : bool
+        Random resized crop: 0.6 to 1 of the area, aspect ratio 3/4 to 4/3, resized back.
+    flip : bool
+        Horizontal flip of half the images. Turn it off (``flip=False``) for digits, text and
+        other images whose mirror image means something else.
+    brightness : float
+        Largest change of brightness, as a share of the full range (0 disables).
+    contrast : float
+        Largest relative change of contrast (0 disables).
+    saturation : float
+        Largest relative change of saturation (0 disables).
 
     Returns
     -------
-    float32 [B, H, W, 3] in [0, 1]
+    tf.Tensor
+        float32 [B, H, W, 3] in [0, 1].
 
     Examples
     --------

@@ -124,9 +124,18 @@ def balanced_dataset(
         ``keras.utils.image_dataset_from_directory`` gives them (a ``Rescaling(1 / 255)`` layer or a
         Keras Applications model's own preprocessing then sees what it expects); (0, 1) or
         (-1, 1) map linearly.
-    target, samples_per_epoch, replacement, num_shards, shard_index
-        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with these,
-        ``batch_size`` and ``seed``.
+    target : str, float, sequence, array or dict
+        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with this and the
+        four below, ``batch_size`` and ``seed``.
+    samples_per_epoch : {"max", "min", "n"} or int
+        As `fast_balance.BalancedIndexSampler`. The default, ``"max"``, draws every class as
+        often as the largest one has samples: an epoch is longer than one pass over the files.
+    replacement : bool
+        As `fast_balance.BalancedIndexSampler`.
+    num_shards : int
+        As `fast_balance.BalancedIndexSampler`.
+    shard_index : int
+        As `fast_balance.BalancedIndexSampler`.
     sampler : BalancedIndexSampler, optional
         A sampler to use instead (its batch size, shard and samples must match).
     augment : "repeats", "all", "none" or callable
