@@ -5,7 +5,8 @@ Labels: long-tailed (largest class / smallest = 100), N = 1e6 and 1e7 samples, C
 the largest has samples), without replacement. Everything runs in one session, so the ratios are
 comparable on a shared machine; each figure is the best round.
 
-    python -m pytest benchmarks/test_sampler_speed.py --benchmark-only --benchmark-json=benchmarks/sampler.json -p no:cacheprovider
+    python -m pytest benchmarks/test_sampler_speed.py --benchmark-only \
+        --benchmark-json=benchmarks/sampler.json -p no:cacheprovider
     python benchmarks/report.py benchmarks/sampler.json
 
 What is timed:
@@ -78,7 +79,7 @@ def rate(benchmark, count: int) -> float:
 
 # -- set-up -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("n", "c"), GRID + [(10**6, 10_000)])
+@pytest.mark.parametrize(("n", "c"), [*GRID, (10 ** 6, 10000)])
 def test_setup_fast_balance(benchmark, labels_for, n, c):
     labels = labels_for(n, c)
     benchmark.group = f"setup N={size_name(n)} C={c}"

@@ -105,7 +105,8 @@ def test_fast_balance(benchmark, num_classes):
 
 @pytest.mark.parametrize("num_classes", [10, 1_000, 100_000, 1_000_000])
 def test_swrr_before(benchmark, old_core, num_classes):
-    run_pass(benchmark, old_core.Rebalancer, num_classes, OLD_RECORDS[num_classes], rounds=1 if num_classes >= 100_000 else 3)
+    rounds = 1 if num_classes >= 100_000 else 3
+    run_pass(benchmark, old_core.Rebalancer, num_classes, OLD_RECORDS[num_classes], rounds=rounds)
 
 
 MEMORY_PROBE = """

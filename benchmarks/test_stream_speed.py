@@ -28,7 +28,7 @@ GROUP = "streaming (TFRecord shards, 10 classes 1000..20, batch 64, 128x128, fli
 
 
 @pytest.fixture(scope="module")
-def shards(image_set):
+def shards(image_set):  # noqa: F811 (the imported fixture)
     paths, labels = image_set
     folder = os.path.join(tempfile.gettempdir(), "fast_balance_benchmark_tfrecords")
     files = [os.path.join(folder, f"shard-{k}-of-8.tfrecord") for k in range(8)]
@@ -42,7 +42,8 @@ def shards(image_set):
                     "jpeg": tf.train.Feature(bytes_list=tf.train.BytesList(value=[file.read()])),
                     "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(labels[i])])),
                 }
-            writers[position % 8].write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writers[position % 8].write(example.SerializeToString())
         for writer in writers:
             writer.close()
     return files, np.bincount(labels, minlength=NUM_CLASSES)
@@ -68,13 +69,18 @@ def finish(ds):
 def test_fast_balance_rebalance(benchmark, shards):
     files, _ = shards
     balanced = rebalance(records(files), lambda jpeg, label: label, NUM_CLASSES, capacity_per_class=256, seed=0)
-    measure(benchmark, lambda: finish(balanced.map(lambda element, repeats: element)).repeat(), "fast_balance rebalance", GROUP)
+    elements = balanced.map(lambda element, repeats: element)
+    measure(benchmark, lambda: finish(elements).repeat(), "fast_balance rebalance", GROUP)
     # One whole pass for the counts (the timed rounds stop mid-pass).
     for _ in balanced:
         pass
     report = balanced.report
-    benchmark.extra_info.update(reads_per_emitted=report.reads_per_emitted, peak_held_mib=report.peak_held_bytes / 2**20,
-                                dropped=report.unweighted + report.skipped, replaced=report.replaced)
+    benchmark.extra_info.update(
+        reads_per_emitted=report.reads_per_emitted,
+        peak_held_mib=report.peak_held_bytes / 2**20,
+        dropped=report.unweighted + report.skipped,
+        replaced=report.replaced,
+    )
 
 
 def test_rejection_resample(benchmark, shards):

@@ -105,7 +105,7 @@ def test_bad_epoch_slices_and_states():
     with pytest.raises(TypeError, match="epoch must be an integer, got float"):
         sampler.epoch(1.0)
     with pytest.raises(ValueError, match="num_batches needs batch_size"):
-        sampler.num_batches
+        _ = sampler.num_batches
 
 
 def test_out_arrays_that_share_memory_are_refused():
@@ -122,7 +122,12 @@ def test_out_arrays_that_share_memory_are_refused():
     "labels, kwargs, error, message",
     [
         (np.array([0, 1, 1], dtype=">i4"), {}, None, None),  # big-endian labels are labels
-        (np.array([0, 2**63], dtype=np.uint64), {}, ValueError, r"< 2\*\*31 - 1 .* label 9223372036854775808 at position 1"),
+        (
+            np.array([0, 2**63], dtype=np.uint64),
+            {},
+            ValueError,
+            r"< 2\*\*31 - 1 .* label 9223372036854775808 at position 1",
+        ),
         (np.array([0, 2**31], dtype=np.int64), {}, ValueError, "label 2147483648 at position 1"),
         ((c for c in [0, 1]), {}, TypeError, "got a generator; materialise it first"),
         (np.array([0, None], dtype=object), {}, TypeError, "integer dtype, got object"),
@@ -158,7 +163,8 @@ def test_a_huge_largest_label_fails_fast_without_memory(tmp_path):
         "try:\n"
         "    fast_balance.BalancedIndexSampler([0, 1, 10**8])\n"
         "except ValueError as error:\n"
-        "    print('ValueError', 'asks for 99,999,998 classes with no samples' in str(error), time.perf_counter() - start)"
+        "    named = 'asks for 99,999,998 classes with no samples' in str(error)\n"
+        "    print('ValueError', named, time.perf_counter() - start)"
     )
     import subprocess
     import sys

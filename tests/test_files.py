@@ -46,7 +46,8 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 def png_declaring(width: int, height: int) -> bytes:
     """A PNG with a valid IHDR of that size and almost no data (what a bomb looks like)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
@@ -276,8 +277,9 @@ def test_errors_about_a_class_name_its_folder(folder):
         "class 0 (folder d)", "class 1 (folder .)"]
     bad = np.array([True, True, False, False, False, False, False])
     reasons = {paths[0]: "truncated BMP", paths[1]: "truncated GIF"}
-    with pytest.raises(ValueError, match=r"class 0 \('a_crack', folder .*a_crack\) has no readable image left "
-                                         r"\(2 files failed the check: .*0\.bmp: truncated BMP; .*1\.gif: truncated GIF"):
+    expected = (r"class 0 \('a_crack', folder .*a_crack\) has no readable image left "
+                r"\(2 files failed the check: .*0\.bmp: truncated BMP; .*1\.gif: truncated GIF")
+    with pytest.raises(ValueError, match=expected):
         substitutes(labels, bad, seed=0, paths=paths, reasons=reasons)
     replaced = substitutes(labels, np.array([False, False, True, False, False, False, False]), seed=0, paths=paths)
     assert labels[replaced[2]] == 1 and replaced[2] != 2

@@ -48,7 +48,7 @@ INSTALLED_TENSORFLOWS = (None, "tensorflow", "tensorflow-cpu", "tensorflow-macos
 STUB_VERSION = "2.21.0"
 #: Extras documented for a fresh machine only: they pick a TensorFlow build.
 FRESH_MACHINE_EXTRAS = frozenset({"demo", "test"})
-USER_EXTRAS = ("",) + tuple(sorted(set(PYPROJECT["project"]["optional-dependencies"]) - FRESH_MACHINE_EXTRAS))
+USER_EXTRAS = ("", *tuple(sorted(set(PYPROJECT["project"]["optional-dependencies"]) - FRESH_MACHINE_EXTRAS)))
 
 
 def _wheel_name(name: str) -> str:

@@ -166,7 +166,7 @@ def head_and_tail_labels():
     """Two large classes and a long tail of 300: batched epochs of 60,000 slots in batches of 16
     give the large classes several slots in every batch (their staged draws handed out in the
     order of their places) and the tail fewer (several windows of draws per epoch)."""
-    counts = [30000, 12000] + np.linspace(300, 8, 300).astype(int).tolist()
+    counts = [30000, 12000, *np.linspace(300, 8, 300).astype(int).tolist()]
     labels = np.repeat(np.arange(len(counts)), counts)
     np.random.default_rng(9).shuffle(labels)
     return labels
@@ -193,7 +193,8 @@ def test_batched_epochs_of_several_windows_equal_reference(target, replacement):
     assert np.all((per_batch == low) | (per_batch == low + 1))
     cuts = [0, 7, 19000, 19001, 41000, 60000]
     for field in range(3):
-        assert np.array_equal(np.concatenate([sampler.epoch(2, a, b)[field] for a, b in zip(cuts, cuts[1:])]), got[field])
+        pieces = [sampler.epoch(2, a, b)[field] for a, b in zip(cuts, cuts[1:])]
+        assert np.array_equal(np.concatenate(pieces), got[field])
     rebuilt = np.empty_like(got.indices)
     for shard in range(3):
         part = BalancedIndexSampler(labels, **options, num_shards=3, shard_index=shard).epoch(2)
@@ -209,6 +210,7 @@ def test_labels_are_the_datasets_labels(tail_labels):
 
 
 # -- targets and epoch sizes -------------------------------------------------------------------
+
 
 def test_balanced_max_draws_every_class_as_often_as_the_largest(tail_labels):
     sampler = BalancedIndexSampler(tail_labels)
@@ -274,6 +276,7 @@ def test_undersampled_majority_cycles_through_all_samples(tail_labels):
 
 
 # -- statistics ----------------------------------------------------------------------------------
+
 
 def test_pool_passes_cover_each_class_exactly_once(tail_labels):
     sampler = BalancedIndexSampler(tail_labels, batch_size=50, seed=13)
@@ -352,6 +355,7 @@ def test_consecutive_epochs_are_different_arrangements(tail_labels):
 
 # -- repeats -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("replacement", [False, True])
 @pytest.mark.parametrize("batch_size", [None, 20])
 def test_repeats_count_earlier_emissions(tail_labels, replacement, batch_size):
@@ -371,6 +375,7 @@ def test_repeats_count_earlier_emissions(tail_labels, replacement, batch_size):
 
 # -- determinism, slices, resume, shards ---------------------------------------------------------
 
+
 def digest(sampler, epoch):
     e = sampler.epoch(epoch)
     return hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest()
@@ -382,7 +387,8 @@ def test_same_stream_in_another_process(tail_labels):
         "import sys, numpy as np, hashlib; sys.path.insert(0, sys.argv[1]);"
         "from fast_balance.synthetic import long_tailed_labels; from fast_balance import BalancedIndexSampler;"
         "s = BalancedIndexSampler(long_tailed_labels(10, 1000, 100.0, seed=1), batch_size=32, seed=77);"
-        "e = s.epoch(3); print(hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest())"
+        "e = s.epoch(3);"
+        "print(hashlib.sha256(e.indices.tobytes() + e.labels.tobytes() + e.repeats.tobytes()).hexdigest())"
     )
     tests_dir = str(__import__("pathlib").Path(__file__).parent)
     out = subprocess.run([sys.executable, "-c", code, tests_dir], capture_output=True, text=True, check=True)
@@ -513,8 +519,14 @@ def test_fingerprints_tell_samplers_apart(defect_labels):
     base = dict(batch_size=8, seed=1)
     same = BalancedIndexSampler(defect_labels.astype(np.int8), **base).fingerprint
     assert BalancedIndexSampler(defect_labels, **base).fingerprint == same
-    for change in ({"seed": 2}, {"batch_size": 16}, {"target": 0.5}, {"replacement": True},
-                   {"samples_per_epoch": 1024}, {"target": "instance"}):
+    for change in (
+        {"seed": 2},
+        {"batch_size": 16},
+        {"target": 0.5},
+        {"replacement": True},
+        {"samples_per_epoch": 1024},
+        {"target": "instance"},
+    ):
         assert BalancedIndexSampler(defect_labels, **{**base, **change}).fingerprint != same, change
 
 
@@ -530,8 +542,7 @@ def test_samplers_pickle_to_the_same_stream_in_a_spawned_process(tail_labels):
     import multiprocessing
     import pickle
 
-    sampler = BalancedIndexSampler(tail_labels, target=0.5, batch_size=16, seed=2**64 - 1, num_shards=2,
-                                   shard_index=1)
+    sampler = BalancedIndexSampler(tail_labels, target=0.5, batch_size=16, seed=2**64 - 1, num_shards=2, shard_index=1)
     payload = pickle.dumps(sampler)
     copy = pickle.loads(payload)
     assert copy.fingerprint == sampler.fingerprint and digest(copy, 3) == digest(sampler, 3)
@@ -592,13 +603,12 @@ def test_fresh_epochs_never_share_memory_with_arrays_still_held():
     sampler = BalancedIndexSampler(labels, seed=5)
     expected = [tuple(a.copy() for a in sampler.epoch(e)) for e in range(4)]
     kept = sampler.epoch(0).repeats[10:]  # a view holds all of epoch 0's memory
-    previous = sampler.epoch(1)
+    sampler.epoch(1)  # dropped at once: its memory may serve the next epoch
     for e in (2, 3):
-        del previous  # its memory may serve the next epoch
         current = sampler.epoch(e)
         assert not np.shares_memory(current.repeats, kept)
         assert all(np.array_equal(a, b) for a, b in zip(current, expected[e]))
-        previous = current
+        del current  # its memory may serve the next epoch
     assert np.array_equal(kept, expected[0][2][10:])
 
 

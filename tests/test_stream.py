@@ -100,7 +100,9 @@ def test_output_is_the_documented_rule(seed):
         end = min(len(payloads), begin + chunk)
         final = end == len(payloads)
         out, out_labels, repeats = stream.push(payloads[begin:end], labels[begin:end], final=final)
-        assert list(zip(out, out_labels.tolist(), repeats.tolist())) == model.push(payloads[begin:end], labels[begin:end], final)
+        assert list(zip(out, out_labels.tolist(), repeats.tolist())) == model.push(
+            payloads[begin:end], labels[begin:end], final
+        )
     assert stream.finished and model.finished
     assert {k: stream.stats[k] for k in model.stats} == model.stats
 
@@ -134,7 +136,7 @@ def test_output_depends_only_on_seed_and_input_order():
 def test_weights_and_weight_zero_classes():
     payloads, labels = shuffled_stream([400, 50, 50])
     stream = StreamRebalancer(3, target={0: 2.0, 1: 1.0}, capacity_per_class=32)
-    out, out_labels, _ = run(stream, payloads, labels, 64)
+    _out, out_labels, _ = run(stream, payloads, labels, 64)
     counts = np.bincount(out_labels, minlength=3)
     assert counts[2] == 0 and stream.stats["unweighted"] == 50
     assert abs(counts[0] / counts[1] - 2.0) < 0.02
@@ -340,7 +342,11 @@ def test_bad_labels_raise_with_position_or_are_skipped():
         ({"target": [1.0, float("nan")]}, ValueError, "finite"),
         ({"target": [0.0, 0.0]}, ValueError, "zero"),
         ({"capacity_per_class": 0}, ValueError, "capacity_per_class must be >= 1, got 0"),
-        ({"capacity_per_class": 2**63}, ValueError, "capacity_per_class must be <= 9,223,372,036,854,775,807, got 9,223"),
+        (
+            {"capacity_per_class": 2**63},
+            ValueError,
+            "capacity_per_class must be <= 9,223,372,036,854,775,807, got 9,223",
+        ),
         ({"capacity_per_class": 2.5}, TypeError, "capacity_per_class must be an integer, got float 2.5"),
         ({"capacity_per_class": True}, TypeError, "capacity_per_class must be an integer, got bool True"),
         ({"seed": 2**64}, ValueError, "seed must be < 2\\*\\*64, got 18446744073709551616"),

@@ -11,7 +11,9 @@ from fast_balance.synthetic import long_tailed_labels
 from fast_balance.weights import target_weights
 
 
-@pytest.mark.parametrize("labels", [[0, 0, 0, 1], long_tailed_labels(7, 500, 50.0, seed=2), np.array([3, 3, 5, 9, 9, 9])])
+@pytest.mark.parametrize(
+    "labels", [[0, 0, 0, 1], long_tailed_labels(7, 500, 50.0, seed=2), np.array([3, 3, 5, 9, 9, 9])]
+)
 def test_balanced_class_weights_equal_scikit_learn(labels):
     labels = np.asarray(labels)
     classes = np.unique(labels)

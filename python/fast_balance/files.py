@@ -34,9 +34,12 @@ import struct
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO
+from typing import BinaryIO, Union
 
 import numpy as np
+
+#: A path as the file functions take it.
+StrPath = Union[str, "os.PathLike[str]"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -102,7 +105,7 @@ def walk_image_files(folder: str, follow_links: bool = False) -> list[str]:
     ]
 
 
-def class_folders(directory: str | os.PathLike[str]) -> list[str]:
+def class_folders(directory: StrPath) -> list[str]:
     """The sorted names of the class sub-folders of ``directory`` (hidden ones left out)."""
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -111,7 +114,7 @@ def class_folders(directory: str | os.PathLike[str]) -> list[str]:
 
 
 def list_image_files(
-    directory: str | os.PathLike[str],
+    directory: StrPath,
     class_names: Sequence[str] | None = None,
     follow_links: bool = False,
 ) -> tuple[list[str], np.ndarray, list[str]]:
@@ -476,7 +479,7 @@ def _check_bmp(window: _Window) -> str | None:
     return None
 
 
-def check_readable(path: str | os.PathLike[str]) -> str | None:
+def check_readable(path: StrPath) -> str | None:
     """Why `path` cannot be read as a file ("missing", "not a file (a directory)", ...), or None.
 
     One ``stat`` and an access check, no read: the cheap check ``balanced_dataset`` makes of every
@@ -505,7 +508,7 @@ def check_readable(path: str | os.PathLike[str]) -> str | None:
 _CHECKS = {"JPEG": _check_jpeg, "PNG": _check_png, "GIF": _check_gif, "BMP": _check_bmp}
 
 
-def check_image_file(path: str | os.PathLike[str]) -> str | None:
+def check_image_file(path: StrPath) -> str | None:
     """Why `path` is not a whole image (see the rules at the top of this module), or None.
 
     Reads the headers, seeking over image data; a JPEG followed by a trailer is read to its end
@@ -549,7 +552,7 @@ def check_image_file(path: str | os.PathLike[str]) -> str | None:
             return f"unreadable ({error.strerror or error})"
 
 
-def check_image_files(paths: Iterable[str | os.PathLike[str]], progress: bool = True) -> dict[str, str]:
+def check_image_files(paths: Iterable[StrPath], progress: bool = True) -> dict[str, str]:
     """``{path: reason}`` for the files that `check_image_file` rejects; a progress bar on large lists.
 
     Files are checked on a few threads, since checking mostly waits on storage.

@@ -14,7 +14,7 @@ import numpy as np
 from .files import check_image_files, list_image_files
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the ``inspect`` sub-command."""
     parser = commands.add_parser("inspect", help="describe a folder of class sub-folders of images")
     parser.add_argument("directory")
@@ -55,5 +55,6 @@ def run(args: argparse.Namespace) -> None:
     else:
         print("all files passed the structure check (whole images; their compressed data is not decoded)")
     png = args.png or os.path.normpath(args.directory).rstrip(os.sep) + "_histogram.png"
-    write_histogram(png, names, counts, f"{os.path.basename(os.path.normpath(args.directory))}: imbalance {ratio:.1f}:1")
+    folder = os.path.basename(os.path.normpath(args.directory))
+    write_histogram(png, names, counts, f"{folder}: imbalance {ratio:.1f}:1")
     print(f"wrote {png}")

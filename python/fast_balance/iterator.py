@@ -120,12 +120,12 @@ class SamplerIterator:
                 return int(chunk[begin])
             return chunk[begin : begin + self._step].copy()
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, object]:
         """``{"fingerprint", "epoch", "position"}`` of the next item: what `load_state_dict` takes."""
         with self._lock:
             return {"fingerprint": self._sampler.fingerprint, "epoch": self._epoch, "position": self._position}
 
-    def load_state_dict(self, state: Mapping) -> None:
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Continues from a state of `state_dict`, of an iterator over the same sampler's stream."""
         epoch, position = check_state(state, self._sampler)
         with self._lock:

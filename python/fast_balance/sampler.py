@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
@@ -139,10 +140,12 @@ class BalancedIndexSampler:
         and in random order inside each stretch.
     seed : int
         In [0, 2**64); the whole stream is determined by it.
-    num_shards, shard_index : int
-        This sampler yields shard ``shard_index`` of ``num_shards`` disjoint shards: batches
-        (or, unbatched, positions) ``shard_index, shard_index + num_shards, ...`` of the global
-        epoch. The shards' union is the epoch; each shard's batches are stratified.
+    num_shards : int
+        The number of disjoint shards the global epoch is split into.
+    shard_index : int
+        The shard this sampler yields: batches (or, unbatched, positions) ``shard_index,
+        shard_index + num_shards, ...`` of the global epoch. The shards' union is the epoch; each
+        shard's batches are stratified.
 
     Examples
     --------
@@ -158,7 +161,7 @@ class BalancedIndexSampler:
 
     def __init__(
         self,
-        labels,
+        labels: npt.ArrayLike,
         *,
         num_classes: int | None = None,
         target: Target = "balanced",
@@ -229,7 +232,7 @@ class BalancedIndexSampler:
         self._fingerprint = f"{self._core.fingerprint:016x}"
 
     # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[np.ndarray, dict[str, Any]]]:
         return (_rebuild, (self._index.labels(), self._options))
 
     # -- description -------------------------------------------------------------------------
@@ -240,7 +243,7 @@ class BalancedIndexSampler:
 
     def _per_id(self, values: np.ndarray, dtype: type) -> np.ndarray:
         """``values`` of the present classes spread over every class id (num_classes entries)."""
-        out = np.zeros(self._num_classes, dtype=dtype)
+        out: np.ndarray = np.zeros(self._num_classes, dtype=dtype)
         out[self._classes] = values
         return out
 
@@ -258,7 +261,8 @@ class BalancedIndexSampler:
     def class_probabilities(self) -> np.ndarray:
         """The target distribution p_c of each class id (float64, sums to 1)."""
         weights = self._per_id(self._weights.astype(np.float64), np.float64)
-        return weights / weights.sum()
+        probabilities: np.ndarray = weights / weights.sum()
+        return probabilities
 
     @property
     def quotas(self) -> np.ndarray:
@@ -381,7 +385,7 @@ class BalancedIndexSampler:
         return SamplerIterator(self, 0, 0, epochs=1)
 
 
-def _rebuild(labels: np.ndarray, options: dict) -> BalancedIndexSampler:
+def _rebuild(labels: np.ndarray, options: dict[str, Any]) -> BalancedIndexSampler:
     return BalancedIndexSampler(labels, **options)
 
 

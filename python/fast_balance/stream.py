@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._checks import INT64_LIMIT, ON_ERROR, check_bool, check_choice, check_int, check_seed
-from .weights import target_weights
+from .weights import Target, target_weights
 
 
-def stream_weights(target, num_classes: int) -> np.ndarray:
+def stream_weights(target: Target, num_classes: int) -> np.ndarray:
     """Integer class weights for a stream, whose class counts are unknown in advance.
 
     Only targets that need no counts make sense: ``"balanced"`` or explicit per-class weights.
@@ -27,7 +29,7 @@ def stream_weights(target, num_classes: int) -> np.ndarray:
     if isinstance(target, str):
         raise ValueError(f"target {target!r} needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
-    if np.ndim(target) == 0 and not isinstance(target, dict):
+    if not isinstance(target, Mapping) and np.ndim(target) == 0:
         raise ValueError("a power target needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
     return target_weights(target, np.ones(num_classes, dtype=np.int64))
@@ -98,8 +100,15 @@ class StreamRebalancer:
     ([b'a', b'z', b'b', b'z', b'c'], [0, 1, 0, 1, 0], [0, 0, 0, 1, 0])
     """
 
-    def __init__(self, num_classes: int, *, target="balanced", capacity_per_class: int = 1024, seed: int = 0,
-                 on_error: str = "raise"):
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        target: Target = "balanced",
+        capacity_per_class: int = 1024,
+        seed: int = 0,
+        on_error: str = "raise",
+    ) -> None:
         self._num_classes = check_int("num_classes", num_classes, 1, _core.Rebalancer._max_classes)
         _check_fits(self._num_classes)
         capacity_per_class = check_int("capacity_per_class", capacity_per_class, 1, INT64_LIMIT - 1)
@@ -116,13 +125,15 @@ class StreamRebalancer:
         return self._core.finished
 
     @property
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, int]:
         """Counts so far: read, emitted, fresh, replays, replaced (left the replay reservoir),
         unweighted (classes of weight 0), skipped (bad labels), held_bytes, peak_held_bytes."""
         with self._lock:
             return {**self._core.stats, "skipped": self._skipped}
 
-    def push(self, payloads, labels, final: bool = False) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    def push(
+        self, payloads: Sequence[bytes], labels: npt.ArrayLike, final: bool = False
+    ) -> tuple[list[bytes], np.ndarray, np.ndarray]:
         """Feeds the next records; returns ``(payloads, labels int32, repeats int32)`` to emit now.
 
         ``final=True`` marks the end of the input: everything still waiting is emitted.

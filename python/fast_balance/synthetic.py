@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def long_tailed_counts(num_classes: int, largest: int, ratio: float) -> np.ndarray:
@@ -11,7 +12,9 @@ def long_tailed_counts(num_classes: int, largest: int, ratio: float) -> np.ndarr
     return np.maximum(1, np.round(largest * float(ratio) ** (-exponents))).astype(np.int64)
 
 
-def long_tailed_labels(num_classes: int, largest: int, ratio: float, seed: int = 0, dtype=np.int32) -> np.ndarray:
+def long_tailed_labels(
+    num_classes: int, largest: int, ratio: float, seed: int = 0, dtype: npt.DTypeLike = np.int32
+) -> np.ndarray:
     """Shuffled labels with `long_tailed_counts` samples per class.
 
     Examples

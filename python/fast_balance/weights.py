@@ -8,16 +8,46 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
-from typing import Union
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from ._checks import is_number
 
-Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float]]
+Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float], "Blend"]
 
 TARGET_NAMES = ("balanced", "instance")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The target ``(1 - fraction) * p^start + fraction * p^end``, a mixture of two distributions.
+
+    Each of ``start`` and ``end`` is any target; each is normalised to a distribution over the
+    classes first, then they are mixed.
+
+    Examples
+    --------
+    >>> labels = np.repeat([0, 1], [90, 10])
+    >>> blend = fast_balance.schedules.Blend("instance", "balanced", 0.5)
+    >>> s = fast_balance.BalancedIndexSampler(labels, target=blend)
+    >>> s.class_probabilities.round(9).tolist()   # halfway between [0.9, 0.1] and [0.5, 0.5]
+    [0.7, 0.3]
+    """
+
+    start: Target
+    end: Target
+    fraction: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.start, Blend) or isinstance(self.end, Blend):
+            raise TypeError("Blend: start and end must be plain targets, not Blends")
+        if not is_number(self.fraction) or not (0.0 <= float(self.fraction) <= 1.0):
+            raise ValueError(f"Blend: fraction must be a number in [0, 1], got {self.fraction!r}")
+
 
 # Float weights are scaled so the largest becomes 2**40: ample resolution, and the core's
 # 128-bit arithmetic keeps samples_per_epoch * weight exact.
@@ -42,7 +72,7 @@ def _first_absent(classes: np.ndarray, num_classes: int, limit: int) -> list[int
     """The first ``limit`` class ids in [0, num_classes) that are not in the sorted ``classes``."""
     absent: list[int] = []
     candidate = 0
-    for present in classes.tolist() + [num_classes]:
+    for present in [*classes.tolist(), num_classes]:
         while candidate < present and len(absent) < limit:
             absent.append(candidate)
             candidate += 1
@@ -78,6 +108,14 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
     classes = np.asarray(classes, dtype=np.int64)
     counts = np.asarray(counts, dtype=np.float64)
     absent = num_classes - classes.size
+    if isinstance(target, Blend):
+        start, end = (present_class_weights(part, classes, counts, num_classes) for part in (target.start, target.end))
+        if target.fraction in (0, 1):  # exactly the end point's weights, so its stream is unchanged
+            return start if target.fraction == 0 else end
+        check_weights(start, "target (Blend start)", classes)
+        check_weights(end, "target (Blend end)", classes)
+        mixed: np.ndarray = (1 - target.fraction) * start / start.sum() + target.fraction * end / end.sum()
+        return mixed
     if isinstance(target, str):
         if target not in TARGET_NAMES:
             raise ValueError(
@@ -99,9 +137,10 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
         return counts**power
     if isinstance(target, Mapping):
         weights = np.zeros(classes.size, dtype=np.float64)
-        wanted_absent = []
-        for key, value in target.items():
-            if not isinstance(key, (numbers.Integral, np.integer)) or isinstance(key, (bool, np.bool_)):
+        absent_keys: list[int] = []
+        entries: Iterable[tuple[Any, Any]] = target.items()  # checked one by one below
+        for key, value in entries:
+            if isinstance(key, (bool, np.bool_)) or not isinstance(key, (numbers.Integral, np.integer)):
                 raise TypeError(f"target: dict keys must be class integers, got {key!r}")
             if not 0 <= int(key) < num_classes:
                 raise ValueError(f"target: class {key} is outside [0, {num_classes})")
@@ -110,12 +149,12 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
             where = int(np.searchsorted(classes, int(key)))
             if where < classes.size and classes[where] == int(key):
                 weights[where] = float(value)
-            elif not float(value) == 0.0:
+            elif float(value) != 0.0:
                 if not (math.isfinite(float(value)) and float(value) >= 0):
                     check_weights(np.array([float(value)]), "target", np.array([int(key)]))
-                wanted_absent.append(int(key))
-        if wanted_absent:
-            raise _asks_for_absent(target, len(wanted_absent), sorted(wanted_absent)[:20])
+                absent_keys.append(int(key))
+        if absent_keys:
+            raise _asks_for_absent(target, len(absent_keys), sorted(absent_keys)[:20])
         return weights
     try:
         dense = np.asarray(target, dtype=np.float64)
@@ -130,7 +169,8 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
     wanted_absent = positive[~np.isin(positive, classes)]
     if wanted_absent.size:
         raise _asks_for_absent(target, int(wanted_absent.size), wanted_absent[:20].tolist())
-    return dense[classes]
+    present: np.ndarray = dense[classes]
+    return present
 
 
 def integer_weights(weights: np.ndarray) -> np.ndarray:
@@ -141,10 +181,12 @@ def integer_weights(weights: np.ndarray) -> np.ndarray:
     tiny positive weights staying positive.
     """
     if np.all(weights == np.round(weights)) and weights.max() <= 2.0**53:
-        return weights.astype(np.uint64)
-    scaled = np.round(weights / weights.max() * _FLOAT_WEIGHT_SCALE)
-    scaled[(weights > 0) & (scaled == 0)] = 1
-    return scaled.astype(np.uint64)
+        scaled = weights
+    else:
+        scaled = np.round(weights / weights.max() * _FLOAT_WEIGHT_SCALE)
+        scaled[(weights > 0) & (scaled == 0)] = 1
+    exact: np.ndarray = scaled.astype(np.uint64)
+    return exact
 
 
 def target_weights(target: Target, class_counts: np.ndarray) -> np.ndarray:
@@ -166,7 +208,9 @@ def target_weights(target: Target, class_counts: np.ndarray) -> np.ndarray:
     return dense
 
 
-def class_weights(labels, mode: str = "balanced", beta: float = 0.999, num_classes: int | None = None) -> dict:
+def class_weights(
+    labels: npt.ArrayLike, mode: str = "balanced", beta: float = 0.999, num_classes: int | None = None
+) -> dict[int, float]:
     """Per-class loss weights, for ``keras.Model.fit(class_weight=...)``.
 
     Parameters

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from tf_images import write_images
 
 from fast_balance import BalancedIndexSampler
 from fast_balance.tf import balanced_dataset, from_directory, load_image
-
-from tf_images import write_images
 
 SIZE = (32, 32)
 SKIP_ADVICE = "on_error set to skip"
@@ -55,7 +54,8 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 
 def png_declaring(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def encoded(image: np.ndarray, fmt: str, mode: str = "RGB", **options) -> bytes:
@@ -229,7 +229,8 @@ def test_a_file_changed_after_the_check_or_after_it_loaded_still_names_itself(tm
     overwrite(paths[1], original)
     collect(ds)  # every file has loaded once
     overwrite(paths[1], original[:600] + b"\xff\xd9")
-    with pytest.raises(tf.errors.InvalidArgumentError, match=pattern(paths[1]) + r".*its length changed since it loaded"):
+    changed = pattern(paths[1]) + r".*its length changed since it loaded"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=changed):
         collect(ds)
     os.remove(paths[1])
     with pytest.raises(tf.errors.NotFoundError, match=pattern(paths[1])):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def shards(tmp_path_factory, image_folder):
     writers = [tf.io.TFRecordWriter(f) for f in files]
     for position, i in enumerate(order):
         feature = {
-            "jpeg": tf.train.Feature(bytes_list=tf.train.BytesList(value=[open(paths[i], "rb").read()])),
+            "jpeg": tf.train.Feature(bytes_list=tf.train.BytesList(value=[Path(paths[i]).read_bytes()])),
             "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(labels[i])])),
             "index": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(i)])),
         }

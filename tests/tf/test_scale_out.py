@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 def run_worker(*args, stop_after=None, timeout=300):
     """Runs resume_worker.py; with ``stop_after``, SIGKILLs it from outside once it reports that
     point, and returns only after it is dead."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(HERE)] + sys.path)}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     command = [sys.executable, str(HERE / "resume_worker.py"), *map(str, args)]
     if stop_after is None:
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)

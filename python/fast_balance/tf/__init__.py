@@ -44,8 +44,7 @@ def _distribution_of(module: str) -> str | None:
     """The installed distribution that provides ``module`` (tensorflow, tensorflow-cpu, ...), if known."""
     import importlib.metadata
 
-    lookup = getattr(importlib.metadata, "packages_distributions", None)  # Python 3.10+
-    names: list[str] = lookup().get(module, []) if lookup is not None else []
+    names: list[str] = importlib.metadata.packages_distributions().get(module, [])
     return names[0] if names else None
 
 

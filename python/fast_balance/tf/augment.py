@@ -154,19 +154,30 @@ def augment_batch(
 
     Parameters
     ----------
-    images : uint8 [B, H, W, C] (0-255), or float [B, H, W, C] in [0, 1]
-        C is 1 (grey), 3 (RGB) or 4 (RGBA): the colour changes apply to the grey or RGB channels
-        (saturation to RGB only), never to alpha, which is only cropped and flipped.
-    mask : bool [B]
-    seed : int64 [2], the batch's stateless key (`batch_key`)
-    crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3) and horizontal (left-right)
-        flip; turn ``flip`` off for digits, text and anything whose mirror image means something
-        else. There is no vertical flip.
-    brightness, contrast, saturation : maximum relative change of each (0 disables).
+    images : tf.Tensor
+        uint8 [B, H, W, C] (0-255), or float [B, H, W, C] in [0, 1]. C is 1 (grey), 3 (RGB) or 4
+        (RGBA): the colour changes apply to the grey or RGB channels (saturation to RGB only),
+        never to alpha, which is only cropped and flipped.
+    mask : tf.Tensor
+        bool [B]: the images to augment.
+    seed : tf.Tensor
+        int64 [2], the batch's stateless key (`batch_key`).
+    crop : bool
+        Random resized crop: 0.6 to 1 of the area, aspect ratio 3/4 to 4/3, resized back.
+    flip : bool
+        Horizontal (left-right) flip of half the images; there is no vertical flip. Turn it off
+        (``flip=False``) for digits, text and other images whose mirror image means something else.
+    brightness : float
+        Largest change of brightness, as a share of the full range (0 disables).
+    contrast : float
+        Largest relative change of contrast (0 disables).
+    saturation : float
+        Largest relative change of saturation (0 disables; RGB only).
 
     Returns
     -------
-    float32 [B, H, W, C] in [0, 1]
+    tf.Tensor
+        float32 [B, H, W, C] in [0, 1].
 
     Examples
     --------

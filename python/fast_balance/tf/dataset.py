@@ -146,31 +146,43 @@ def balanced_dataset(
         ``keras.utils.image_dataset_from_directory`` gives them (a ``Rescaling(1 / 255)`` layer or a
         Keras Applications model's own preprocessing then sees what it expects); (0, 1) or
         (-1, 1) map linearly.
-    color_mode : "rgb", "grayscale" or "rgba"
-        3, 1 or 4 channels, as Keras decodes them (grey from colour by the decoder's luma; RGB
-        given an opaque alpha channel).
+    color_mode : str
+        "rgb" (default), "grayscale" or "rgba": 3, 1 or 4 channels, as Keras decodes them (grey
+        from colour by the decoder's luma; RGB given an opaque alpha channel).
     interpolation : str
         The ``tf.image.resize`` method: "bilinear", "nearest", "bicubic", "area", "lanczos3",
         "lanczos5", "gaussian" or "mitchellcubic". Images are rounded and clipped to [0, 255]
         (they are kept as uint8 between decoding and augmentation).
-    crop_to_aspect_ratio, pad_to_aspect_ratio : bool
+    crop_to_aspect_ratio : bool
         Keep the aspect ratio: Keras' centred crop of the largest window of the target's aspect
-        ratio, or ``tf.image.resize_with_pad`` (black borders). At most one.
+        ratio, then the resize.
+    pad_to_aspect_ratio : bool
+        Keep the aspect ratio with black borders (``tf.image.resize_with_pad``). Not together with
+        ``crop_to_aspect_ratio``.
     fast_jpeg : bool
         True: JPEGs at least twice ``image_size`` on both sides decode at 1/2, 1/4 or 1/8 scale
         (libjpeg's DCT scaling), much faster for large photos, and smoother than a full decode
         resized without antialiasing (so not Keras' pixels). False: every JPEG decodes at full
         size, and pixels equal Keras' within rounding. Smaller JPEGs decode as Keras either way.
-    label_mode : "int", "categorical", "binary" or None
-        As Keras: int32 [B]; float32 one-hot [B, num_classes]; float32 [B, 1] (two classes);
-        None: the dataset yields images only.
+    label_mode : str or None
+        As Keras: "int" (default), int32 [B]; "categorical", float32 one-hot [B, num_classes];
+        "binary", float32 [B, 1] (two classes); None: the dataset yields images only.
     num_classes : int, optional
         Class ids are [0, num_classes); defaults to ``max(labels) + 1``. The width of the one-hot
         labels of ``label_mode="categorical"``.
-    target, samples_per_epoch, replacement, num_shards, shard_index
-        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with these,
-        ``batch_size``, ``num_classes`` and ``seed``. ``samples_per_epoch``: ``"max"``
-        (default), ``"min"``, ``"n"`` (the number of files) or an int; see above for ``len(ds)``.
+    target : str, float, sequence, array or dict
+        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with this and the
+        four below, ``batch_size``, ``num_classes`` and ``seed``.
+    samples_per_epoch : {"max", "min", "n"} or int
+        As `fast_balance.BalancedIndexSampler`. The default, ``"max"``, draws every class as
+        often as the largest one has samples: an epoch is longer than one pass over the files
+        (see above for ``len(ds)``); ``"n"`` draws as many samples as there are files.
+    replacement : bool
+        As `fast_balance.BalancedIndexSampler`.
+    num_shards : int
+        As `fast_balance.BalancedIndexSampler`.
+    shard_index : int
+        As `fast_balance.BalancedIndexSampler`.
     sampler : BalancedIndexSampler, optional
         A sampler to use instead (its batch size, shard and samples must match).
     augment : "repeats", "all", "none" or callable

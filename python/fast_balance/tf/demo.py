@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..histogram import histogram_text
 from ..plots import write_demo_report
 from .directory import from_directory
-from .synthetic import DEFAULT_COUNTS, make_long_tailed_images
+from .synthetic import DEFAULT_COUNTS as DEFAULT_COUNTS
+from .synthetic import make_long_tailed_images
 
 # Rows of the report picture: minority samples shown with their first view and this many repeats.
 _SHOWN_SAMPLES = 4
@@ -24,7 +26,7 @@ def run(
     image_size: int = 128,
     batch_size: int = 64,
     seed: int = 0,
-    counts=DEFAULT_COUNTS,
+    counts: Sequence[int] = DEFAULT_COUNTS,
 ) -> None:
     """Generates (or reuses) the image set in ``directory``, runs one balanced epoch, prints what it
     saw and, with ``png``, draws it: histograms and the augmented repeats of minority images."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 
@@ -17,7 +18,7 @@ def augment_device(requested: object) -> str | None:
     raise ValueError(f"augment_device must be 'auto', None or a device name such as '/GPU:0', got {requested!r}")
 
 
-def map_on_device(dataset: tf.data.Dataset, device: str | None, fn: Callable) -> tf.data.Dataset:
+def map_on_device(dataset: tf.data.Dataset, device: str | None, fn: Callable[..., Any]) -> tf.data.Dataset:
     """``dataset.map(fn)``, with ``fn`` run on ``device`` after the batches are copied there
     (``tf.data.experimental.copy_to_device``); in the input pipeline, in parallel, when None."""
     if device is None:

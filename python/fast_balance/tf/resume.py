@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Union
 
 import tensorflow as tf
 
 from .._checks import check_int
 
 keras = tf.keras
+
+#: A recorded state, ``{"fingerprint": str, "epoch": int, "position": int}``.
+State = dict[str, Any]
+Path = Union[str, "os.PathLike[str]"]
 
 
 class SamplerState(tf.Module):
@@ -36,7 +41,7 @@ class SamplerState(tf.Module):
         self.epoch = tf.Variable(int(epoch), dtype=tf.int64, trainable=False, name="epoch")
         self.position = tf.Variable(int(position), dtype=tf.int64, trainable=False, name="position")
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> State:
         """The state as a dict (what `InputCheckpoint` writes as JSON)."""
         return {
             "fingerprint": self.fingerprint.numpy().decode(),
@@ -44,13 +49,13 @@ class SamplerState(tf.Module):
             "position": int(self.position.numpy()),
         }
 
-    def assign(self, state: dict) -> None:
+    def assign(self, state: State) -> None:
         self.fingerprint.assign(state["fingerprint"])
         self.epoch.assign(state["epoch"])
         self.position.assign(state["position"])
 
 
-def _read_state(path: str) -> dict[str, Any]:
+def _read_state(path: str) -> State:
     with open(path) as file:
         state = json.load(file)
     if not isinstance(state, dict):
@@ -58,7 +63,7 @@ def _read_state(path: str) -> dict[str, Any]:
     return state
 
 
-class InputCheckpoint(keras.callbacks.Callback):
+class InputCheckpoint(tf.keras.callbacks.Callback):
     """Keras callback that records which batches the model trained on, and resumes exactly there.
 
     After every trained batch it turns Keras' count into the state ``{"fingerprint", "epoch",
@@ -83,16 +88,22 @@ class InputCheckpoint(keras.callbacks.Callback):
 
     Examples
     --------
-    >>> checkpoint = InputCheckpoint(ds, path=str(tmp / "input_state.json"))
-    >>> history = checkpoint.fit(model, epochs=2, verbose=0)
-    >>> checkpoint.state_dict()["epoch"]
-    2
+    >>> import fast_balance.tf as fbt
+    >>> ds = fbt.from_directory(folder, image_size=(32, 32), batch_size=6, verbose=False)
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    >>> model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> checkpoint = InputCheckpoint(ds, path=tmp / "input_state.json")  # read if it exists
+    >>> history = checkpoint.fit(model, epochs=2, verbose=0)  # after a restart: the rest of the epochs
+    >>> checkpoint.state_dict()["epoch"], InputCheckpoint.load(tmp / "input_state.json")["position"]
+    (2, 0)
     """
 
-    def __init__(self, dataset: tf.data.Dataset, path: str | os.PathLike | None = None, save_every: int = 1) -> None:
+    def __init__(self, dataset: tf.data.Dataset, path: Path | None = None, save_every: int = 1) -> None:
         super().__init__()
         if not hasattr(dataset, "rest_of_epoch"):
-            raise TypeError("InputCheckpoint needs a dataset made by fast_balance.tf.balanced_dataset or from_directory")
+            raise TypeError(
+                "InputCheckpoint needs a dataset made by fast_balance.tf.balanced_dataset or from_directory"
+            )
         self._dataset = dataset
         self._sampler = dataset.sampler
         self._samples_per_epoch = len(dataset.sampler)
@@ -103,20 +114,20 @@ class InputCheckpoint(keras.callbacks.Callback):
         if self._path is not None and os.path.exists(self._path):
             start = self._checked(_read_state(self._path), self._path)
         self.state = SamplerState(**start)
-        self._trained: dict | None = None  # what is being trained: see _begin
+        self._trained: dict[str, Any] | None = None  # what is being trained: see on_train_begin
         self._epoch_base = 0
 
     # -- the state ----------------------------------------------------------------------------
-    def state_dict(self) -> dict:
+    def state_dict(self) -> State:
         """The state just after the last trained batch."""
         return self.state.state_dict()
 
     @staticmethod
-    def load(path: str | os.PathLike) -> dict:
+    def load(path: Path) -> State:
         """The state in a file written by ``InputCheckpoint(path=...)``."""
         return _read_state(os.fspath(path))
 
-    def _checked(self, state: dict, source: str) -> dict:
+    def _checked(self, state: State, source: str) -> State:
         """``state`` if it is a state of this dataset's sampler, else ValueError naming what differs."""
         missing = {"fingerprint", "epoch", "position"} - set(state)
         if missing:
@@ -135,7 +146,7 @@ class InputCheckpoint(keras.callbacks.Callback):
         return {"fingerprint": state["fingerprint"], "epoch": epoch, "position": position}
 
     # -- resuming --------------------------------------------------------------------------------
-    def fit(self, model: keras.Model, epochs: int, *, callbacks=(), **fit_kwargs) -> keras.callbacks.History:
+    def fit(self, model: Any, epochs: int, *, callbacks: Sequence[Any] = (), **fit_kwargs: Any) -> Any:
         """``model.fit(dataset, epochs=epochs, ...)`` from the recorded state.
 
         When the state is inside an epoch, its rest is trained first as Keras epoch ``epoch`` (a
@@ -149,7 +160,7 @@ class InputCheckpoint(keras.callbacks.Callback):
             raise TypeError(f"InputCheckpoint.fit decides {sorted(refused)} itself; do not pass them")
         epochs = check_int("epochs", epochs, minimum=1)
         start = self._checked(self.state.state_dict(), "the input state")
-        callbacks = [self, *callbacks]
+        every_callback = [self, *callbacks]
         history = keras.callbacks.History()
         history.history, history.epoch = {}, []
         epoch = start["epoch"]
@@ -164,7 +175,7 @@ class InputCheckpoint(keras.callbacks.Callback):
         for data, trained, end, first in runs:
             self._trained = trained
             try:
-                part = model.fit(data, epochs=end, initial_epoch=first, callbacks=callbacks, **fit_kwargs)
+                part = model.fit(data, epochs=end, initial_epoch=first, callbacks=every_callback, **fit_kwargs)
             finally:
                 self._trained = None
                 if self._dataset.next_epoch is not None:
@@ -176,28 +187,30 @@ class InputCheckpoint(keras.callbacks.Callback):
         return history
 
     # -- Keras hooks -------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self._trained is None:
             # model.fit(dataset, callbacks=[this]) directly: count batches from the epoch the
             # dataset's next pass reads. Exact unless something else iterates it during training.
-            first = self._dataset.first_epoch if self._dataset.next_epoch is None else int(self._dataset.next_epoch.numpy())
+            upcoming = self._dataset.next_epoch
+            first = self._dataset.first_epoch if upcoming is None else int(upcoming.numpy())
             self._trained = dict(pinned=False, epoch=first, position=0, counted=True)
         self._epoch_base = 0
         self._consumed = 0
-        if self._trained["pinned"]:
+        if self._trained is not None and self._trained["pinned"]:
             self._dataset.pinned.assign(True)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_base = self._consumed
         if self._trained is not None and self._trained["pinned"]:
             self._dataset.next_epoch.assign(epoch)  # every pass of this Keras epoch reads sampler epoch `epoch`
             self._keras_epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # Keras numbers steps from 0 in each epoch and, with steps_per_execution > 1, reports only
         # the last step of each chunk: the count comes from the step number.
         self._consumed = self._epoch_base + int(batch) + 1
         trained = self._trained
+        assert trained is not None  # set by on_train_begin
         if trained["pinned"]:
             epoch, done = self._keras_epoch, (int(batch) + 1) * self._batch_size
         else:
@@ -208,13 +221,14 @@ class InputCheckpoint(keras.callbacks.Callback):
         if self._path is not None and self._consumed % self._save_every == 0:
             self._write()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._trained is not None and self._trained.get("counted"):
             self._trained = None
         if self._path is not None:
             self._write()
 
     def _write(self) -> None:
+        assert self._path is not None
         temporary = f"{self._path}.tmp"
         with open(temporary, "w") as file:
             json.dump(self.state.state_dict(), file)

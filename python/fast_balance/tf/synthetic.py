@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -42,12 +43,13 @@ def _class_image(rng: np.random.Generator, label: int, height: int, width: int) 
             inside = (np.abs(y - cy) < radius * 0.3) | (np.abs(x - cx) < radius * 0.3)
         image = np.where(inside[..., None], colour, image)
     image += rng.normal(0, 0.03, image.shape).astype(np.float32)
-    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    pixels: np.ndarray = (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    return pixels
 
 
 def make_long_tailed_images(
-    directory,
-    counts=DEFAULT_COUNTS,
+    directory: str,
+    counts: Sequence[int] = DEFAULT_COUNTS,
     min_size: int = 160,
     max_size: int = 320,
     seed: int = 0,
@@ -66,9 +68,9 @@ def make_long_tailed_images(
 
     Examples
     --------
-    >>> paths, labels, names = make_long_tailed_images("/tmp/parts", counts=(50, 10))
-    >>> names
-    ['class_00', 'class_01']
+    >>> paths, labels, names = make_long_tailed_images(tmp / "parts", counts=(50, 10), max_size=200, progress=False)
+    >>> names, np.bincount(labels).tolist()
+    (['class_00', 'class_01'], [50, 10])
     """
     directory = os.fspath(directory)
     counts = [int(n) for n in counts]
