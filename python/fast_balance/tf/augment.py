@@ -203,13 +203,38 @@ def random_resized_crop_boxes(
     return tf.stack([top, left, top + height, left + width], axis=1)
 
 
-def _to_unit(images: tf.Tensor, uint8: bool, value_range: tuple[float, float]) -> tf.Tensor:
-    """float32 in [0, 1] from uint8 values (0-255) or float values in ``value_range``."""
-    images = tf.cast(images, tf.float32)
-    if uint8:
-        return images / 255.0
+def _colour(
+    raw: tf.Tensor,
+    uint8: bool,
+    value_range: tuple[float, float],
+    options: AugmentOptions,
+    per_image: Callable[[int, float, float], tf.Tensor],
+) -> tf.Tensor:
+    """Brightness, contrast and saturation of float images at the input's scale, clipped, in ``value_range``.
+
+    In [0, 1] the three are, in order, ``x + delta``, ``(x - mean) * c + mean`` (mean over the
+    image) and ``(x - grey) * s + grey`` (grey: the pixel's mean over channels), then a clip to
+    [0, 1] and the map to ``value_range``. Composed, they are one affine map per image,
+    ``a * x + b * grey + offset``, so the batch is swept a few times instead of a dozen, and the
+    input's scale (0-255 for uint8, else ``value_range``) and the output's range fold into it.
+    """
     low, high = value_range
-    return images if (low, high) == (0.0, 1.0) else (images - low) / (high - low)
+    in_low, in_span = (0.0, 255.0) if uint8 else (low, high - low)
+    span = high - low
+    delta = per_image(6, -options.brightness, options.brightness) if options.brightness else 0.0
+    c = per_image(7, 1.0 - options.contrast, 1.0 + options.contrast) if options.contrast else 1.0
+    s = per_image(8, 1.0 - options.saturation, 1.0 + options.saturation) if options.saturation else 1.0
+    offset = delta - c * in_low / in_span
+    if options.contrast:  # the image's mean in [0, 1], after the brightness shift
+        mean = (tf.reduce_mean(raw, axis=[1, 2, 3], keepdims=True) - in_low) / in_span
+        offset = offset + (1.0 - c) * mean
+    out = raw * (span * c * s / in_span)
+    if options.saturation:
+        grey = tf.reduce_mean(raw, axis=3, keepdims=True)
+        out = out + (grey * (span * c * (1.0 - s) / in_span) + (low + span * offset))
+    else:
+        out = out + (low + span * offset)
+    return tf.clip_by_value(out, low, high)
 
 
 def augment_batch(
@@ -232,8 +257,8 @@ def augment_batch(
     augmentation does not depend on the mask of the others. Only the masked images are
     computed on, and the work is a handful of whole-batch ops: the crop and the flip are one
     ``crop_and_resize`` (a box with x1 > x2 samples a mirrored crop), or a reverse of the
-    images to flip when there is no crop; brightness, contrast and saturation are per-image
-    affine maps.
+    images to flip when there is no crop; brightness, contrast and saturation together are one
+    affine map per image, computed in one sweep with the conversion to `value_range`.
 
     Parameters
     ----------
@@ -308,16 +333,7 @@ def augment_batch(
             which = tf.cast(flipped, tf.int32)
             unflipped, to_flip = tf.dynamic_partition(out, which, 2)
             out = tf.dynamic_stitch(tf.dynamic_partition(order, which, 2), [unflipped, tf.reverse(to_flip, axis=[2])])
-    out = _to_unit(out, uint8, value_range)
-    if options.brightness:
-        out = out + per_image(6, -options.brightness, options.brightness)
-    if options.contrast:
-        mean = tf.reduce_mean(out, axis=[1, 2, 3], keepdims=True)
-        out = (out - mean) * per_image(7, 1.0 - options.contrast, 1.0 + options.contrast) + mean
-    if options.saturation:
-        gray = tf.reduce_mean(out, axis=3, keepdims=True)
-        out = (out - gray) * per_image(8, 1.0 - options.saturation, 1.0 + options.saturation) + gray
-    out = from_unit(tf.clip_by_value(out, 0.0, 1.0), value_range)
+    out = _colour(tf.cast(out, tf.float32), uint8, value_range, options, per_image)
     # Images left alone keep their values exactly (no round trip through [0, 1]).
     kept = from_uint8(kept, value_range) if uint8 else tf.cast(kept, tf.float32)
     return tf.ensure_shape(tf.dynamic_stitch(positions, [kept, out]), images.shape)
