@@ -1,10 +1,14 @@
-"""Markdown tables for the README from pytest-benchmark JSON files.
+"""Markdown tables for the README and docs/ from pytest-benchmark JSON files.
 
     python benchmarks/report.py benchmarks/sampler.json [benchmarks/pipeline.json] [benchmarks/scale.json]
     python benchmarks/report.py --readme README.md benchmarks/*.json   # refreshes the README's tables
+    python benchmarks/report.py --doc docs/performance-augmentation.md benchmarks/augment.json
 
-A file is read as the image-pipeline benchmark when one of its groups contains "image pipeline",
-as the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise. All figures come from each benchmark's ``extra_info``.
+A file is read as the streaming benchmark when one of its groups starts with "streaming", as the
+augmentation benchmark when one starts with "augmentation", as the image-pipeline benchmark when
+one contains "image pipeline", as the scale benchmark when all its groups are "scale", as the
+sampler benchmark otherwise. Each table goes into the ``<!-- benchmark:KIND -->`` block of the
+file given. All figures come from each benchmark's ``extra_info``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ PIPELINE_COMMAND = (
 )
 PLAIN_PIPELINE = "plain tf.data (unbalanced)"
 BASELINES = ["numpy", "blog Example 1", "tf sample_from_datasets"]
-BASELINE_TITLES = {"numpy": "NumPy", "blog Example 1": "blog Example 1", "tf sample_from_datasets": "tf sample_from_datasets"}
+BASELINE_TITLES = {"numpy": "NumPy", "blog Example 1": "blog Example 1",
+                   "tf sample_from_datasets": "tf sample_from_datasets"}
 NOT_RUN = "—"
 
 
@@ -101,7 +106,8 @@ def sampler_report(data: dict) -> str:
 
     setup_grid = sorted({(r["N"], r["C"]) for r in rows if r["kind"] == "setup"})
     lines += ["", "Set-up (constructing the sampler):", "",
-              "| N | C | fast_balance | NumPy | blog Example 1 (`np.where` per class) | tf sample_from_datasets (build + first batch) |",
+              "| N | C | fast_balance | NumPy | blog Example 1 (`np.where` per class) "
+              "| tf sample_from_datasets (build + first batch) |",
               "|---|---|---|---|---|---|"]
     for n, c in setup_grid:
         blog = by_key.get(("blog Example 1", "setup", n, c))
@@ -166,12 +172,12 @@ def scale_report(data: dict) -> str:
     ]
     for row in (b["extra_info"] for b in data["benchmarks"]):
         out = row["samples"]
+        memory = f"{row['peak_extra_bytes'] / 2**30:.2f} GiB"
         lines.append(
-            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} | {millions(row['indices_per_s']) if out else NOT_RUN}"
-            f" | {row['peak_extra_bytes'] / 2**30:.2f} GiB | {row['peak_extra_bytes'] / out:.1f} |"
+            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} | {millions(row['indices_per_s'])}"
+            f" | {memory} | {row['peak_extra_bytes'] / out:.1f} |"
             if out else
-            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} | {row['peak_extra_bytes'] / 2**30:.2f} GiB"
-            f" | {NOT_RUN} |"
+            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} | {memory} | {NOT_RUN} |"
         )
     return "\n".join(lines)
 
@@ -199,17 +205,65 @@ def stream_report(data: dict) -> str:
     return "\n".join(lines)
 
 
+AUGMENT_COMMAND = (
+    "python -m pytest benchmarks/test_augment_speed.py --benchmark-only --benchmark-json=benchmarks/augment.json "
+    "-p no:cacheprovider"
+)
+KERAS_LAYERS = "plain tf.data + Keras preprocessing layers"
+TF_IMAGE = "plain tf.data + per-image tf.image"
+
+
+def paired_ratio(ours: list[float], theirs: list[float] | None) -> str:
+    """Median over rounds of the speed ratio within each round (seconds: theirs / ours)."""
+    if theirs is None:
+        return NOT_RUN
+    times = sorted(t / o for o, t in zip(ours, theirs))
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return f"{median:.2f}x"
+
+
+def augment_report(data: dict) -> str:
+    (bench,) = data["benchmarks"]
+    info = bench["extra_info"]
+    rows = info["contenders"]
+    rounds = {r["name"]: r["round_seconds"] for r in rows}
+    group = bench["group"]
+    low, high = info["load_average"]
+    lines = [provenance(AUGMENT_COMMAND, data).replace("best round of each benchmark",
+                                                       f"contenders in turn, {info['rounds']} rounds each"),
+             "", f"{group[0].upper()}{group[1:]}:", "",
+             "| pipeline | images augmented | images/s, best round | images/s, median round | vs Keras layers "
+             "| vs per-image tf.image | max/min class count | decode bank hit rate |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [r["name"], f"{r['augmented_share']:.0%}", f"{r['images_per_s']:,.0f}",
+                 f"{r['median_images_per_s']:,.0f}",
+                 paired_ratio(r["round_seconds"], rounds.get(KERAS_LAYERS)),
+                 paired_ratio(r["round_seconds"], rounds.get(TF_IMAGE)),
+                 f"{r['max_min_class_ratio']:.2f}", f"{r['bank_hit_rate']:.0%}" if "bank_hit_rate" in r else NOT_RUN]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"{info['images_per_round']:,} images per round. Ratios: the speed ratio within each round (the "
+                  "contenders of a round ran within about a minute of each other), median over rounds. The "
+                  f"machine's 1-minute load average ranged from {low:.1f} to {high:.1f} during the run (2 cores, "
+                  "shared)."]
+    return "\n".join(lines)
+
+
 def kind(data: dict) -> str:
     groups = [b.get("group") or "" for b in data["benchmarks"]]
     if any(g.startswith("streaming") for g in groups):
         return "stream"
+    if any(g.startswith("augmentation") for g in groups):
+        return "augment"
     if any("image pipeline" in g for g in groups):
         return "pipeline"
     return "scale" if set(groups) == {"scale"} else "sampler"
 
 
 def report(data: dict) -> str:
-    reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report}
+    reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report,
+               "augment": augment_report}
     return reports[kind(data)](data)
 
 
@@ -217,7 +271,7 @@ def replace_block(text: str, name: str, table: str) -> str:
     """Replaces what stands between ``<!-- benchmark:NAME -->`` and ``<!-- /benchmark:NAME -->``."""
     begin, end = f"<!-- benchmark:{name} -->", f"<!-- /benchmark:{name} -->"
     if begin not in text or end not in text:
-        raise SystemExit(f"README has no {begin} ... {end} block")
+        raise SystemExit(f"the file has no {begin} ... {end} block")
     head, rest = text.split(begin, 1)
     return head + begin + "\n" + table + "\n" + end + rest.split(end, 1)[1]
 
@@ -225,7 +279,8 @@ def replace_block(text: str, name: str, table: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="pytest-benchmark --benchmark-json output")
-    parser.add_argument("--readme", help="write each table into this file's <!-- benchmark:KIND --> block")
+    parser.add_argument("--readme", "--doc", dest="readme",
+                        help="write each table into this file's <!-- benchmark:KIND --> block")
     args = parser.parse_args(argv)
     tables = []
     for path in args.files:

@@ -17,7 +17,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import pipeline_baselines as baselines  # noqa: E402
-from test_pipeline_speed import BATCH, SIZE, image_set, measure  # noqa: E402, F401
+from test_pipeline_speed import BATCH, SIZE, measure  # noqa: E402
 
 from fast_balance.tf import rebalance  # noqa: E402
 from fast_balance.tf.decode import decode_resized  # noqa: E402
@@ -42,7 +42,8 @@ def shards(image_set):
                     "jpeg": tf.train.Feature(bytes_list=tf.train.BytesList(value=[file.read()])),
                     "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(labels[i])])),
                 }
-            writers[position % 8].write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writers[position % 8].write(example.SerializeToString())
         for writer in writers:
             writer.close()
     return files, np.bincount(labels, minlength=NUM_CLASSES)
@@ -68,12 +69,14 @@ def finish(ds):
 def test_fast_balance_rebalance(benchmark, shards):
     files, _ = shards
     balanced = rebalance(records(files), lambda jpeg, label: label, NUM_CLASSES, capacity_per_class=256, seed=0)
-    measure(benchmark, lambda: finish(balanced.map(lambda element, repeats: element)).repeat(), "fast_balance rebalance", GROUP)
+    measure(benchmark, lambda: finish(balanced.map(lambda element, repeats: element)).repeat(),
+            "fast_balance rebalance", GROUP)
     # One whole pass for the counts (the timed rounds stop mid-pass).
     for _ in balanced:
         pass
     report = balanced.report
-    benchmark.extra_info.update(reads_per_emitted=report.reads_per_emitted, peak_held_mib=report.peak_held_bytes / 2**20,
+    benchmark.extra_info.update(reads_per_emitted=report.reads_per_emitted,
+                                peak_held_mib=report.peak_held_bytes / 2**20,
                                 dropped=report.unweighted + report.skipped, replaced=report.replaced)
 
 
