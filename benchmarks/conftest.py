@@ -1,9 +1,12 @@
-"""Shared data for the benchmarks: long-tailed label sets by (N, C), built once per session."""
+"""Shared data for the benchmarks: long-tailed label sets by (N, C) and the generated JPEG set,
+built once per session."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -83,3 +86,17 @@ class BlogSetups:
 @pytest.fixture(scope="session")
 def blog_setups(labels_for) -> BlogSetups:
     return BlogSetups(labels_for)
+
+
+@pytest.fixture(scope="session")
+def image_set():
+    """(paths, labels) of the generated long-tailed JPEG set: 10 classes, 1000 down to 20, 160-320 px,
+    written once to the temporary folder and reused."""
+    pytest.importorskip("tensorflow")
+    from fast_balance.files import list_image_files
+    from fast_balance.tf.synthetic import make_long_tailed_images
+
+    directory = os.path.join(tempfile.gettempdir(), "fast_balance_benchmark_images")
+    make_long_tailed_images(directory, seed=0, progress=False)
+    paths, labels, _ = list_image_files(directory)
+    return np.asarray(paths), labels

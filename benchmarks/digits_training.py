@@ -41,7 +41,7 @@ BATCH = 32
 LEARNING_RATE = 1e-3
 DATA_SEED = 0  # the split and which digit gets which count: fixed, so seeds vary only training
 # Digits: no mirror (a flipped digit is another symbol), no saturation (grey images); the crop
-# is the package's random resized crop (area 0.6-1, aspect 3/4-4/3), the only one it offers.
+# is the package's random resized crop with its defaults (area 0.6-1, aspect 3/4-4/3).
 DIGIT_AUGMENT = {"flip": False, "crop": True, "brightness": 0.2, "contrast": 0.2, "saturation": 0.0}
 DEFAULT_JSON = pathlib.Path(__file__).with_name("digits_training.json")
 COMMAND = "python benchmarks/digits_training.py"

@@ -1,11 +1,12 @@
 """Markdown tables for the performance page (docs/performance.md) from pytest-benchmark JSON files.
 
     python benchmarks/report.py benchmarks/sampler.json [benchmarks/pipeline.json] [benchmarks/scale.json]
-    python benchmarks/report.py --page docs/performance.md benchmarks/{sampler,pipeline,stream,scale}.json  # the page
+    python benchmarks/report.py --page docs/performance.md benchmarks/{sampler,pipeline,stream,scale,augment}.json
 
 A file is read as the streaming benchmark when one of its groups starts with "streaming", as the
-image-pipeline benchmark when one contains "image pipeline", as the scale benchmark when all its
-groups are "scale", as the sampler benchmark otherwise. All figures come from each benchmark's
+augmentation benchmark when one starts with "augmentation", as the image-pipeline benchmark when
+one contains "image pipeline", as the scale benchmark when all its groups are "scale", as the
+sampler benchmark otherwise. All figures come from each benchmark's
 ``extra_info``; each kind's table goes into the page's ``<!-- benchmark:KIND -->`` block.
 """
 
@@ -203,17 +204,65 @@ def stream_report(data: dict) -> str:
     return "\n".join(lines)
 
 
+AUGMENT_COMMAND = (
+    "python -m pytest benchmarks/test_augment_speed.py --benchmark-only --benchmark-json=benchmarks/augment.json "
+    "-p no:cacheprovider"
+)
+KERAS_LAYERS = "plain tf.data + Keras preprocessing layers"
+TF_IMAGE = "plain tf.data + per-image tf.image"
+
+
+def paired_ratio(ours: list[float], theirs: list[float] | None) -> str:
+    """Median over rounds of the speed ratio within each round (seconds: theirs / ours)."""
+    if theirs is None:
+        return NOT_RUN
+    times = sorted(t / o for o, t in zip(ours, theirs))
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return f"{median:.2f}x"
+
+
+def augment_report(data: dict) -> str:
+    (bench,) = data["benchmarks"]
+    info = bench["extra_info"]
+    rows = info["contenders"]
+    rounds = {r["name"]: r["round_seconds"] for r in rows}
+    group = bench["group"]
+    low, high = info["load_average"]
+    lines = [provenance(AUGMENT_COMMAND, data).replace("best round of each benchmark",
+                                                       f"contenders in turn, {info['rounds']} rounds each"),
+             "", f"{group[0].upper()}{group[1:]}:", "",
+             "| pipeline | images augmented | images/s, best round | images/s, median round | vs Keras layers "
+             "| vs per-image tf.image | max/min class count | decode bank hit rate |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [r["name"], f"{r['augmented_share']:.0%}", f"{r['images_per_s']:,.0f}",
+                 f"{r['median_images_per_s']:,.0f}",
+                 paired_ratio(r["round_seconds"], rounds.get(KERAS_LAYERS)),
+                 paired_ratio(r["round_seconds"], rounds.get(TF_IMAGE)),
+                 f"{r['max_min_class_ratio']:.2f}", f"{r['bank_hit_rate']:.0%}" if "bank_hit_rate" in r else NOT_RUN]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"{info['images_per_round']:,} images per round. Ratios: the speed ratio within each round (the "
+                  "contenders of a round ran within about a minute of each other), median over rounds. The "
+                  f"machine's 1-minute load average ranged from {low:.1f} to {high:.1f} during the run (2 cores, "
+                  "shared)."]
+    return "\n".join(lines)
+
+
 def kind(data: dict) -> str:
     groups = [b.get("group") or "" for b in data["benchmarks"]]
     if any(g.startswith("streaming") for g in groups):
         return "stream"
+    if any(g.startswith("augmentation") for g in groups):
+        return "augment"
     if any("image pipeline" in g for g in groups):
         return "pipeline"
     return "scale" if set(groups) == {"scale"} else "sampler"
 
 
 def report(data: dict) -> str:
-    reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report}
+    reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report,
+               "augment": augment_report}
     return reports[kind(data)](data)
 
 

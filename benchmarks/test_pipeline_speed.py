@@ -9,8 +9,6 @@ warm-up batch, in one run, so the ratios are comparable on a shared machine.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
 import numpy as np
@@ -20,9 +18,7 @@ tf = pytest.importorskip("tensorflow")
 
 import pipeline_baselines as baselines  # noqa: E402
 
-from fast_balance.files import list_image_files  # noqa: E402
 from fast_balance.tf import balanced_dataset  # noqa: E402
-from fast_balance.tf.synthetic import make_long_tailed_images  # noqa: E402
 
 SIZE = (128, 128)
 BATCH = 64
@@ -30,19 +26,12 @@ BATCHES = 80  # 5,120 images per timed round
 FLIP_BRIGHTNESS = {"crop": False, "contrast": 0.0, "saturation": 0.0}
 
 
-@pytest.fixture(scope="module")
-def image_set():
-    directory = os.path.join(tempfile.gettempdir(), "fast_balance_benchmark_images")
-    make_long_tailed_images(directory, seed=0, progress=False)
-    paths, labels, _ = list_image_files(directory)
-    return np.asarray(paths), labels
-
-
 GROUP = "image pipeline (10 classes 1000..20, batch 64, 128x128, flip+brightness)"
 
 
-def measure(benchmark, make_dataset, name, group=GROUP):
-    """Times BATCHES batches of a fresh iterator per round; records images/s and class balance."""
+def measure(benchmark, make_dataset, name, group=GROUP, rounds=3):
+    """Times BATCHES batches of a fresh iterator per round; records images/s (of the best round) and
+    class balance."""
     seen = []
 
     def run(iterator):
@@ -58,7 +47,7 @@ def measure(benchmark, make_dataset, name, group=GROUP):
         return (iterator,), {}
 
     benchmark.group = group
-    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
     images = sum(s.size for s in seen) / len(seen)
     counts = np.bincount(seen[-1], minlength=10)
     benchmark.extra_info.update(
@@ -112,5 +101,5 @@ def test_rejection_resample(benchmark, image_set):
 
 def test_blog_example_1_generator(benchmark, image_set):
     paths, labels = image_set
-    pipeline = lambda: baselines.blog_generator_pipeline(paths, labels, SIZE, BATCH)  # noqa: E731
-    measure(benchmark, pipeline, "blog Example 1 generator")
+    measure(benchmark, lambda: baselines.blog_generator_pipeline(paths, labels, SIZE, BATCH),
+            "blog Example 1 generator")

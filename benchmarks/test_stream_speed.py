@@ -17,7 +17,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import pipeline_baselines as baselines  # noqa: E402
-from test_pipeline_speed import BATCH, SIZE, image_set, measure  # noqa: E402, F401
+from test_pipeline_speed import BATCH, SIZE, measure  # noqa: E402
 
 from fast_balance.tf import rebalance  # noqa: E402
 from fast_balance.tf.decode import decode_resized  # noqa: E402
@@ -28,7 +28,7 @@ GROUP = "streaming (TFRecord shards, 10 classes 1000..20, batch 64, 128x128, fli
 
 
 @pytest.fixture(scope="module")
-def shards(image_set):  # noqa: F811 (the imported fixture)
+def shards(image_set):
     paths, labels = image_set
     folder = os.path.join(tempfile.gettempdir(), "fast_balance_benchmark_tfrecords")
     files = [os.path.join(folder, f"shard-{k}-of-8.tfrecord") for k in range(8)]
@@ -69,18 +69,15 @@ def finish(ds):
 def test_fast_balance_rebalance(benchmark, shards):
     files, _ = shards
     balanced = rebalance(records(files), lambda jpeg, label: label, NUM_CLASSES, capacity_per_class=256, seed=0)
-    elements = balanced.map(lambda element, repeats: element)
-    measure(benchmark, lambda: finish(elements).repeat(), "fast_balance rebalance", GROUP)
+    measure(benchmark, lambda: finish(balanced.map(lambda element, repeats: element)).repeat(),
+            "fast_balance rebalance", GROUP)
     # One whole pass for the counts (the timed rounds stop mid-pass).
     for _ in balanced:
         pass
     report = balanced.report
-    benchmark.extra_info.update(
-        reads_per_emitted=report.reads_per_emitted,
-        peak_held_mib=report.peak_held_bytes / 2**20,
-        dropped=report.unweighted + report.skipped,
-        replaced=report.replaced,
-    )
+    benchmark.extra_info.update(reads_per_emitted=report.reads_per_emitted,
+                                peak_held_mib=report.peak_held_bytes / 2**20,
+                                dropped=report.unweighted + report.skipped, replaced=report.replaced)
 
 
 def test_rejection_resample(benchmark, shards):

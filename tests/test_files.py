@@ -46,8 +46,8 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 def png_declaring(width: int, height: int) -> bytes:
     """A PNG with a valid IHDR of that size and almost no data (what a bomb looks like)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\0" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    data = chunk(b"IDAT", zlib.compress(b"\0" * 64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + data + chunk(b"IEND", b"")
 
 
 def with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
@@ -298,6 +298,27 @@ def test_inspect_prints_counts_ratio_problems_and_writes_a_histogram(folder, tmp
     assert [line.split() for line in out.splitlines()[1:3]] == [["a_crack", "4"], ["b_normal", "5"]]
     assert "1 unreadable files" in out and "2.jpg: truncated JPEG" in out and "3.jpg" not in out
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_inspect_of_the_current_folder_writes_beside_it_and_leaves_it_unchanged(tmp_path):
+    parts = tmp_path / "parts"
+    for name, count in (("ok", 3), ("scratch", 1)):
+        for k in range(count):
+            write(parts / name / f"{k}.jpg", JPEG)
+    before = {p: p.read_bytes() for p in parts.rglob("*") if p.is_file()}
+
+    def inspect(*options):
+        return subprocess.run([sys.executable, "-m", "fast_balance", "inspect", ".", "--no-progress", *options],
+                              cwd=parts, capture_output=True, text=True, check=True).stdout
+
+    out = inspect()
+    png = tmp_path / "parts_histogram.png"
+    assert f"wrote the histogram to {png}\n" in out and png.read_bytes().startswith(b"\x89PNG")
+    out = inspect("--png", "../elsewhere.png")  # where asked, relative to the working directory
+    assert f"wrote the histogram to {tmp_path / 'elsewhere.png'}\n" in out
+    assert (tmp_path / "elsewhere.png").read_bytes().startswith(b"\x89PNG")
+    assert {p: p.read_bytes() for p in parts.rglob("*") if p.is_file()} == before  # nothing added or changed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.png", "parts", "parts_histogram.png"]
 
 
 def test_inspect_fails_clearly_on_an_empty_folder(tmp_path):

@@ -12,30 +12,32 @@ import os
 import numpy as np
 
 from .files import check_image_files, list_image_files
+from .plots import write_histogram
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the ``inspect`` sub-command."""
     parser = commands.add_parser("inspect", help="describe a folder of class sub-folders of images")
     parser.add_argument("directory")
-    parser.add_argument("--png", help="histogram image to write (default: DIRECTORY_histogram.png beside it)")
+    parser.add_argument("--png", help="histogram image to write (default: DIRECTORY_histogram.png beside the folder, "
+                                      "never inside it)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
-def write_histogram(path: str, names: list[str], counts: np.ndarray, title: str) -> None:
-    import matplotlib
+def default_png(directory: str) -> str:
+    """Where the histogram goes unless asked: beside the folder, named after it, never inside it.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(max(6, 0.4 * len(names)), 4), constrained_layout=True)
-    axis.bar(range(len(names)), counts)
-    axis.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-    axis.set_ylabel("images")
-    axis.set_title(title)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    Examples
+    --------
+    >>> default_png("/data/parts/")
+    '/data/parts_histogram.png'
+    >>> import os
+    >>> default_png(".") == os.path.join(os.path.dirname(os.getcwd()), os.path.basename(os.getcwd()) + "_histogram.png")
+    True
+    """
+    parent, name = os.path.split(os.path.abspath(directory))  # "." and "parts/" name the folder itself
+    return os.path.join(parent, f"{name or 'root'}_histogram.png")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -54,7 +56,11 @@ def run(args: argparse.Namespace) -> None:
             print(f"  {path}: {reason}")
     else:
         print("all files passed the structure check (whole images; their compressed data is not decoded)")
-    png = args.png or os.path.normpath(args.directory).rstrip(os.sep) + "_histogram.png"
-    folder = os.path.basename(os.path.normpath(args.directory))
-    write_histogram(png, names, counts, f"{folder}: imbalance {ratio:.1f}:1")
-    print(f"wrote {png}")
+    png = os.path.abspath(args.png) if args.png else default_png(args.directory)
+    title = f"{os.path.basename(os.path.abspath(args.directory))}: imbalance {ratio:.1f}:1"
+    try:
+        write_histogram(png, names, counts, title)
+    except ImportError as error:
+        print(f"no histogram written: {error}")
+        return
+    print(f"wrote the histogram to {png}")

@@ -44,7 +44,8 @@ def _distribution_of(module: str) -> str | None:
     """The installed distribution that provides ``module`` (tensorflow, tensorflow-cpu, ...), if known."""
     import importlib.metadata
 
-    names: list[str] = importlib.metadata.packages_distributions().get(module, [])
+    distributions = getattr(importlib.metadata, "packages_distributions", None)  # Python 3.10+
+    names: list[str] = distributions().get(module, []) if distributions is not None else []
     return names[0] if names else None
 
 
@@ -56,6 +57,7 @@ from .decode import load_image  # noqa: E402
 from .directory import from_directory  # noqa: E402
 from .rebalance import RebalanceReport, rebalance  # noqa: E402
 from .resume import InputCheckpoint, SamplerState  # noqa: E402
+from .stream_images import decode_batches  # noqa: E402
 
 __all__ = [
     "InputCheckpoint",
@@ -64,6 +66,7 @@ __all__ = [
     "SamplerState",
     "augment_batch",
     "balanced_dataset",
+    "decode_batches",
     "from_directory",
     "load_image",
     "rebalance",
