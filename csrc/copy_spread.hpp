@@ -1,0 +1,219 @@
+// spread_copies: a weighted class's draws of one epoch in order, each sample's copies spread apart.
+//
+// Terms:
+// * Bucket (of a spread, not SlotBuckets'): one of B = ceil(quota / kSpreadBucket) stretches of the
+//   class's draws, arranged on its own in cache.
+// * Word: a draw packed as [repeats (high 32 bits) | sample (low 32 bits)].
+// * Group: a sample's copies in one bucket (several only when it has more copies than buckets).
+// * Stride: the step between the places that consecutive draws of a bucket's list take.
+//
+// Copy j of a sample with x copies goes to bucket floor((j * B + phase) / x), the phase random in
+// [0, B): the copies spread evenly over the epoch, at most one per bucket while x <= B, and in order
+// of j, so a copy's repeats is j. Inside a bucket of `size` draws the groups are listed in a random
+// order and the k-th draw of the list takes place (k * stride + rotation) mod size. The stride is
+// about 0.38 size and such that two places a multiple d < size / 3 of it apart are never next to each
+// other, around the end included: a group of at most a third of its bucket has no two copies side by
+// side, and every rotation keeps it so. The rotation, random, moves on until the bucket does not
+// begin with the sample that ended the one before it. Randomness (docs/determinism.md): the phase of
+// the member at place t of the line is value t of the stream `key`, scaled to [0, B); bucket b's
+// group order (Fisher-Yates) and then its rotation (below(size)) read stream mix64(key ^ mix64(b + 1)).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "random.hpp"
+#include "weighted_pool.hpp"
+
+namespace fast_balance {
+
+inline constexpr std::int64_t kSpreadBucket = std::int64_t{1} << 15;
+
+inline constexpr std::uint64_t word_of(std::uint32_t sample, std::int64_t repeats) noexcept {
+  return static_cast<std::uint64_t>(sample) | static_cast<std::uint64_t>(repeats) << 32;
+}
+inline constexpr std::int64_t sample_of(std::uint64_t word) noexcept { return static_cast<std::int64_t>(word & 0xffffffffULL); }
+inline constexpr std::int32_t repeats_of(std::uint64_t word) noexcept { return static_cast<std::int32_t>(word >> 32); }
+
+// t^-1 modulo n (t coprime to n, n >= 2), by the extended Euclidean algorithm.
+inline std::int64_t inverse_mod(std::int64_t t, std::int64_t n) noexcept {
+  std::int64_t r0 = n, r1 = t, s0 = 0, s1 = 1;
+  while (r1 != 0) {
+    const std::int64_t q = r0 / r1;
+    std::int64_t next = r0 - q * r1;
+    r0 = r1;
+    r1 = next;
+    next = s0 - q * s1;
+    s0 = s1;
+    s1 = next;
+  }
+  return s0 < 0 ? s0 + n : s0;
+}
+
+// The stride of a bucket of `size` draws: of t0, t0 + 1, t0 - 1, t0 + 2, ... (t0 = floor(size * (2 -
+// golden ratio))) in [1, size), the first coprime to size whose inverse u has min(u, size - u) >=
+// size / 3; where none has, the first with the largest such min. Places k and k + d are neighbours,
+// around the end included, exactly when d * t = +-1 mod size, that is d = u or size - u.
+inline std::int64_t spread_stride(std::int64_t size) noexcept {
+  if (size <= 2) return 1;
+  const auto t0 = static_cast<std::int64_t>(scale_to_range(0 - kGolden, static_cast<std::uint64_t>(size)));
+  std::int64_t best = 1, best_gap = -1;
+  for (std::int64_t delta = 0; delta <= size; ++delta) {
+    const std::int64_t candidates[2] = {t0 + delta, t0 - delta};
+    for (int side = 0; side < (delta == 0 ? 1 : 2); ++side) {
+      const std::int64_t t = candidates[side];
+      if (t < 1 || t >= size || std::gcd(t, size) != 1) continue;
+      const std::int64_t u = inverse_mod(t, size);
+      const std::int64_t gap = std::min(u, size - u);
+      if (3 * gap >= size) return t;
+      if (gap > best_gap) {
+        best = t;
+        best_gap = gap;
+      }
+    }
+  }
+  return best;
+}
+
+// Scratch of spread_copies, kept by the caller between calls.
+struct SpreadScratch {
+  std::vector<std::int64_t> bucket_start;  // per bucket (CSR), then its write cursor
+  std::vector<std::uint64_t> listed;       // a bucket's draws in list order
+  std::vector<std::uint64_t> groups;       // a bucket's groups: start << 32 | length
+  std::vector<std::int64_t> places;        // one group's places
+};
+
+// Arranges bucket [words, words + size), its draws grouped by sample in line order, each group's
+// copies in order of j. `previous` is the sample of the draw before the bucket, or -1.
+inline void arrange_bucket(std::uint64_t* words, std::int64_t size, std::uint64_t key, std::int64_t b,
+                           std::int64_t previous, SpreadScratch& scratch) {
+  RandomStream random(mix64(key ^ mix64(static_cast<std::uint64_t>(b) + 1)));
+  const auto n = static_cast<std::size_t>(size);
+  std::vector<std::uint64_t>& listed = scratch.listed;
+  listed.resize(n);
+  // Where groups are single draws, shuffling the draws is shuffling the groups.
+  bool single = true;
+  for (std::size_t j = 1; j < n && single; ++j) single = sample_of(words[j]) != sample_of(words[j - 1]);
+  if (single) {
+    std::copy(words, words + size, listed.begin());
+    random.shuffle(listed.data(), size);
+  } else {
+    std::vector<std::uint64_t>& groups = scratch.groups;
+    groups.clear();
+    std::size_t start = 0;
+    for (std::size_t j = 1; j <= n; ++j) {
+      if (j == n || sample_of(words[j]) != sample_of(words[start])) {
+        groups.push_back(static_cast<std::uint64_t>(start) << 32 | (j - start));
+        start = j;
+      }
+    }
+    random.shuffle(groups.data(), static_cast<std::int64_t>(groups.size()));
+    std::size_t k = 0;
+    for (const std::uint64_t group : groups) {
+      const std::uint64_t* first = words + (group >> 32);
+      std::copy(first, first + (group & 0xffffffffULL), listed.begin() + static_cast<std::ptrdiff_t>(k));
+      k += group & 0xffffffffULL;
+    }
+  }
+  const std::int64_t stride = spread_stride(size);
+  std::int64_t rotation = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(size)));
+  if (previous >= 0 && size > 1) {
+    // The draw that a rotation r puts first is the k with k * stride + r = 0 mod size.
+    const std::int64_t inverse = inverse_mod(stride, size);
+    for (std::int64_t delta = 0; delta < size; ++delta) {
+      const std::int64_t r = (rotation + delta) % size;
+      const auto k = static_cast<std::size_t>(static_cast<std::uint64_t>((size - r) % size) *
+                                              static_cast<std::uint64_t>(inverse) % static_cast<std::uint64_t>(size));
+      if (sample_of(listed[k]) != previous) {
+        rotation = r;
+        break;
+      }
+    }
+  }
+  std::int64_t place = rotation;
+  for (std::size_t k = 0; k < n; ++k) {
+    words[place] = listed[k];
+    place += stride;
+    if (place >= size) place -= size;
+  }
+  if (single) return;
+  // A group's copies keep their repeats in order of their places.
+  std::vector<std::int64_t>& places = scratch.places;
+  std::size_t k = 0;
+  for (const std::uint64_t group : scratch.groups) {
+    const std::size_t length = group & 0xffffffffULL;
+    if (length > 1) {
+      places.resize(length);
+      const std::int64_t first_repeats = repeats_of(listed[k]);
+      const auto sample = static_cast<std::uint32_t>(sample_of(listed[k]));
+      for (std::size_t d = 0; d < length; ++d) {
+        places[d] = static_cast<std::int64_t>((static_cast<std::uint64_t>(rotation) +
+                                               static_cast<std::uint64_t>(k + d) * static_cast<std::uint64_t>(stride)) %
+                                              static_cast<std::uint64_t>(size));
+      }
+      std::sort(places.begin(), places.end());
+      for (std::size_t d = 0; d < length; ++d) {
+        words[places[d]] = word_of(sample, first_repeats + static_cast<std::int64_t>(d));
+      }
+    }
+    k += length;
+  }
+}
+
+// Writes the class's `quota` draws of `epoch` (quota < 2^46) to words[0, quota), in order.
+inline void spread_copies(const WeightedPool& pool, std::int64_t quota, std::int64_t epoch, std::uint64_t* words,
+                          SpreadScratch& scratch) {
+  if (quota == 0) return;
+  const std::int64_t buckets = (quota + kSpreadBucket - 1) / kSpreadBucket;
+  const std::uint64_t key = pool.spread_key(epoch);
+  std::vector<std::int64_t>& start = scratch.bucket_start;
+  start.assign(static_cast<std::size_t>(buckets) + 1, 0);
+  // Calls put(bucket, word) for every copy, member by member in line order.
+  const auto each_copy = [&](auto&& put) {
+    pool.for_each_count(quota, epoch, [&](std::int64_t t, std::int64_t copies) {
+      if (copies == 0) return;
+      const std::uint32_t sample = pool.sample(t);
+      if (buckets == 1) {
+        for (std::int64_t j = 0; j < copies; ++j) put(0, word_of(sample, j));
+        return;
+      }
+      const auto phase = static_cast<std::int64_t>(
+          scale_to_range(stream_value(key, static_cast<std::uint64_t>(t)), static_cast<std::uint64_t>(buckets)));
+      // floor((j * B + phase) / copies) for j = 0, 1, ..., stepped without division.
+      std::int64_t bucket = phase / copies, rest = phase % copies;
+      const std::int64_t whole = buckets / copies, part = buckets % copies;
+      for (std::int64_t j = 0; j < copies; ++j) {
+        put(bucket, word_of(sample, j));
+        bucket += whole;
+        rest += part;
+        if (rest >= copies) {
+          rest -= copies;
+          ++bucket;
+        }
+      }
+    });
+  };
+  if (buckets == 1) {
+    start[1] = quota;
+  } else {
+    each_copy([&](std::int64_t bucket, std::uint64_t) { ++start[static_cast<std::size_t>(bucket) + 1]; });
+    for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) start[b + 1] += start[b];
+  }
+  {
+    std::vector<std::int64_t> cursor(start.begin(), start.end() - 1);
+    each_copy([&](std::int64_t bucket, std::uint64_t word) { words[cursor[static_cast<std::size_t>(bucket)]++] = word; });
+  }
+  std::int64_t previous = -1;
+  for (std::int64_t b = 0; b < buckets; ++b) {
+    const std::int64_t begin = start[static_cast<std::size_t>(b)];
+    const std::int64_t size = start[static_cast<std::size_t>(b) + 1] - begin;
+    if (size == 0) continue;
+    arrange_bucket(words + begin, size, key, b, previous, scratch);
+    previous = sample_of(words[begin + size - 1]);
+  }
+}
+
+}  // namespace fast_balance
