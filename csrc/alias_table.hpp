@@ -61,10 +61,21 @@ class AliasTable {
   // Draw `g` (< 2^62) of the stream `key`: the column from value 2g, kept when value 2g + 1 scaled to
   // [0, W) is below its threshold.
   FAST_BALANCE_HOT_INLINE std::int64_t draw(std::uint64_t key, std::uint64_t g) const noexcept {
-    const Column& column = columns_[static_cast<std::size_t>(scale_to_range(stream_value(key, 2 * g), columns_.size()))];
-    const bool own = scale_to_range(stream_value(key, 2 * g + 1), total_) < column.threshold;
-    return static_cast<std::int64_t>(own ? column.sample : column.alias);
+    return sample_in(column(key, g), key, g);
   }
+
+  // The same in two steps, for callers that load the column ahead of its use: draw g's column, and
+  // the sample it gives.
+  FAST_BALANCE_HOT_INLINE std::size_t column(std::uint64_t key, std::uint64_t g) const noexcept {
+    return static_cast<std::size_t>(scale_to_range(stream_value(key, 2 * g), columns_.size()));
+  }
+  FAST_BALANCE_HOT_INLINE std::int64_t sample_in(std::size_t c, std::uint64_t key, std::uint64_t g) const noexcept {
+    const Column& column = columns_[c];
+    // Which of the two is random: chosen without a branch.
+    const auto own = static_cast<std::uint32_t>(scale_to_range(stream_value(key, 2 * g + 1), total_) < column.threshold);
+    return static_cast<std::int64_t>(column.alias ^ ((column.sample ^ column.alias) & (0u - own)));
+  }
+  void prefetch(std::size_t c) const noexcept { __builtin_prefetch(&columns_[c]); }
 
   // Calls put(sample, weight) for every member: the weights the table was built from, recovered from
   // its columns (a member's mass is its own column's threshold and what it tops up elsewhere).
@@ -87,11 +98,6 @@ class AliasTable {
     for (std::size_t m = 0; m < columns_.size(); ++m) {
       put(static_cast<std::int64_t>(columns_[m].sample), static_cast<std::uint32_t>(mass[m] / columns_.size()));
     }
-  }
-
-  // Starts loading the column that draw `g` reads.
-  void prefetch(std::uint64_t key, std::uint64_t g) const noexcept {
-    __builtin_prefetch(&columns_[static_cast<std::size_t>(scale_to_range(stream_value(key, 2 * g), columns_.size()))]);
   }
 
  private:

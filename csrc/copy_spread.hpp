@@ -38,6 +38,13 @@ inline constexpr std::uint64_t word_of(std::uint32_t sample, std::int64_t repeat
 inline constexpr std::int64_t sample_of(std::uint64_t word) noexcept { return static_cast<std::int64_t>(word & 0xffffffffULL); }
 inline constexpr std::int32_t repeats_of(std::uint64_t word) noexcept { return static_cast<std::int32_t>(word >> 32); }
 
+// `take ? a : b` computed without a branch, which a random `take` would mispredict half the time.
+FAST_BALANCE_HOT_INLINE std::uint64_t* choose(bool take, std::uint64_t* a, std::uint64_t* b) noexcept {
+  const std::uintptr_t mask = std::uintptr_t{0} - static_cast<std::uintptr_t>(take);
+  return reinterpret_cast<std::uint64_t*>((reinterpret_cast<std::uintptr_t>(a) & mask) |
+                                          (reinterpret_cast<std::uintptr_t>(b) & ~mask));
+}
+
 // t^-1 modulo n (t coprime to n, n >= 2), by the extended Euclidean algorithm.
 inline std::int64_t inverse_mod(std::int64_t t, std::int64_t n) noexcept {
   std::int64_t r0 = n, r1 = t, s0 = 0, s1 = 1;
@@ -81,15 +88,22 @@ inline std::int64_t spread_stride(std::int64_t size) noexcept {
 // Scratch of spread_copies, kept by the caller between calls.
 struct SpreadScratch {
   std::vector<std::int64_t> bucket_start;  // per bucket (CSR), then its write cursor
+  std::vector<std::uint8_t> copies;        // per member of the line: its copies, kManyCopies for more
+  std::vector<std::int64_t> many;          // the copies of those with kManyCopies or more, in line order
+  std::vector<std::uint32_t> phase;        // per member of the line with copies
   std::vector<std::uint64_t> listed;       // a bucket's draws in list order
   std::vector<std::uint64_t> groups;       // a bucket's groups: start << 32 | length
   std::vector<std::int64_t> places;        // one group's places
 };
 
-// Arranges bucket [words, words + size), its draws grouped by sample in line order, each group's
-// copies in order of j. `previous` is the sample of the draw before the bucket, or -1.
-inline void arrange_bucket(std::uint64_t* words, std::int64_t size, std::uint64_t key, std::int64_t b,
-                           std::int64_t previous, SpreadScratch& scratch) {
+inline constexpr std::uint8_t kManyCopies = 255;
+
+// Arranges bucket b, whose draws words[0, size) are grouped by sample in line order (each group's
+// copies in order of j), calling put(place, word) for each. `previous` is the sample of the draw
+// before the bucket, or -1. Returns the sample of the bucket's last draw.
+template <typename Put>
+std::int64_t arrange_bucket(const std::uint64_t* words, std::int64_t size, std::uint64_t key, std::int64_t b,
+                            std::int64_t previous, SpreadScratch& scratch, Put&& put) {
   RandomStream random(mix64(key ^ mix64(static_cast<std::uint64_t>(b) + 1)));
   const auto n = static_cast<std::size_t>(size);
   std::vector<std::uint64_t>& listed = scratch.listed;
@@ -119,15 +133,17 @@ inline void arrange_bucket(std::uint64_t* words, std::int64_t size, std::uint64_
     }
   }
   const std::int64_t stride = spread_stride(size);
+  const std::int64_t inverse = size > 1 ? inverse_mod(stride, size) : 0;
+  // The draw that rotation r puts at place p is the k with k * stride + r = p mod size.
+  const auto listed_at = [&](std::int64_t r, std::int64_t p) {
+    const auto back = static_cast<std::uint64_t>((p - r + size) % size);
+    return static_cast<std::size_t>(back * static_cast<std::uint64_t>(inverse) % static_cast<std::uint64_t>(size));
+  };
   std::int64_t rotation = static_cast<std::int64_t>(random.below(static_cast<std::uint64_t>(size)));
   if (previous >= 0 && size > 1) {
-    // The draw that a rotation r puts first is the k with k * stride + r = 0 mod size.
-    const std::int64_t inverse = inverse_mod(stride, size);
     for (std::int64_t delta = 0; delta < size; ++delta) {
       const std::int64_t r = (rotation + delta) % size;
-      const auto k = static_cast<std::size_t>(static_cast<std::uint64_t>((size - r) % size) *
-                                              static_cast<std::uint64_t>(inverse) % static_cast<std::uint64_t>(size));
-      if (sample_of(listed[k]) != previous) {
+      if (sample_of(listed[listed_at(r, 0)]) != previous) {
         rotation = r;
         break;
       }
@@ -135,85 +151,149 @@ inline void arrange_bucket(std::uint64_t* words, std::int64_t size, std::uint64_
   }
   std::int64_t place = rotation;
   for (std::size_t k = 0; k < n; ++k) {
-    words[place] = listed[k];
+    put(place, listed[k]);
     place += stride;
     if (place >= size) place -= size;
   }
-  if (single) return;
-  // A group's copies keep their repeats in order of their places.
-  std::vector<std::int64_t>& places = scratch.places;
-  std::size_t k = 0;
-  for (const std::uint64_t group : scratch.groups) {
-    const std::size_t length = group & 0xffffffffULL;
-    if (length > 1) {
-      places.resize(length);
-      const std::int64_t first_repeats = repeats_of(listed[k]);
-      const auto sample = static_cast<std::uint32_t>(sample_of(listed[k]));
-      for (std::size_t d = 0; d < length; ++d) {
-        places[d] = static_cast<std::int64_t>((static_cast<std::uint64_t>(rotation) +
-                                               static_cast<std::uint64_t>(k + d) * static_cast<std::uint64_t>(stride)) %
-                                              static_cast<std::uint64_t>(size));
+  if (!single) {
+    // A group's copies keep their repeats in order of their places.
+    std::vector<std::int64_t>& places = scratch.places;
+    std::size_t k = 0;
+    for (const std::uint64_t group : scratch.groups) {
+      const std::size_t length = group & 0xffffffffULL;
+      if (length > 1) {
+        places.resize(length);
+        const std::int64_t first_repeats = repeats_of(listed[k]);
+        const auto sample = static_cast<std::uint32_t>(sample_of(listed[k]));
+        for (std::size_t d = 0; d < length; ++d) {
+          places[d] = static_cast<std::int64_t>((static_cast<std::uint64_t>(rotation) +
+                                                 static_cast<std::uint64_t>(k + d) * static_cast<std::uint64_t>(stride)) %
+                                                static_cast<std::uint64_t>(size));
+        }
+        std::sort(places.begin(), places.end());
+        for (std::size_t d = 0; d < length; ++d) put(places[d], word_of(sample, first_repeats + static_cast<std::int64_t>(d)));
       }
-      std::sort(places.begin(), places.end());
-      for (std::size_t d = 0; d < length; ++d) {
-        words[places[d]] = word_of(sample, first_repeats + static_cast<std::int64_t>(d));
-      }
+      k += length;
     }
-    k += length;
   }
+  return sample_of(listed[listed_at(rotation, size - 1)]);
 }
 
-// Writes the class's `quota` draws of `epoch` (quota < 2^46) to words[0, quota), in order.
-inline void spread_copies(const WeightedPool& pool, std::int64_t quota, std::int64_t epoch, std::uint64_t* words,
-                          SpreadScratch& scratch) {
+// The class's `quota` draws of `epoch` (quota < 2^46) in order: calls put(position, word) for each
+// position in [0, quota), every bucket's positions after the bucket before's. words[0, quota) is
+// the staging area, which put may overwrite in the bucket being put.
+template <typename Put>
+void spread_copies(const WeightedPool& pool, std::int64_t quota, std::int64_t epoch, std::uint64_t* words,
+                   SpreadScratch& scratch, Put&& put) {
   if (quota == 0) return;
   const std::int64_t buckets = (quota + kSpreadBucket - 1) / kSpreadBucket;
   const std::uint64_t key = pool.spread_key(epoch);
   std::vector<std::int64_t>& start = scratch.bucket_start;
   start.assign(static_cast<std::size_t>(buckets) + 1, 0);
-  // Calls put(bucket, word) for every copy, member by member in line order.
-  const auto each_copy = [&](auto&& put) {
-    pool.for_each_count(quota, epoch, [&](std::int64_t t, std::int64_t copies) {
-      if (copies == 0) return;
-      const std::uint32_t sample = pool.sample(t);
-      if (buckets == 1) {
-        for (std::int64_t j = 0; j < copies; ++j) put(0, word_of(sample, j));
-        return;
-      }
-      const auto phase = static_cast<std::int64_t>(
-          scale_to_range(stream_value(key, static_cast<std::uint64_t>(t)), static_cast<std::uint64_t>(buckets)));
-      // floor((j * B + phase) / copies) for j = 0, 1, ..., stepped without division.
-      std::int64_t bucket = phase / copies, rest = phase % copies;
-      const std::int64_t whole = buckets / copies, part = buckets % copies;
-      for (std::int64_t j = 0; j < copies; ++j) {
-        put(bucket, word_of(sample, j));
-        bucket += whole;
-        rest += part;
-        if (rest >= copies) {
-          rest -= copies;
-          ++bucket;
-        }
-      }
-    });
-  };
   if (buckets == 1) {
+    // One bucket: its draws straight in line order.
+    std::int64_t at = 0;
+    pool.for_each_count(quota, epoch, [&](std::int64_t t, std::int64_t copies) {
+      const std::uint32_t sample = pool.sample(t);
+      for (std::int64_t j = 0; j < copies; ++j) words[at++] = word_of(sample, j);
+    });
     start[1] = quota;
   } else {
-    each_copy([&](std::int64_t bucket, std::uint64_t) { ++start[static_cast<std::size_t>(bucket) + 1]; });
+    // The counts and phases first, with the buckets' sizes; then every copy into its bucket.
+    const auto members = static_cast<std::size_t>(pool.size());
+    scratch.copies.resize(members);
+    scratch.phase.resize(members);
+    scratch.many.clear();
+    std::uint8_t* copies_of = scratch.copies.data();
+    std::uint32_t* phase_of = scratch.phase.data();
+    std::int64_t* size_of = start.data() + 1;
+    // Every member's phase is computed, with copies or not, so that no branch waits on the count;
+    // members of one or two copies, the most, go to their buckets without a branch either.
+    pool.for_each_count(quota, epoch, [&](std::int64_t t, std::int64_t copies) {
+      copies_of[t] = static_cast<std::uint8_t>(std::min<std::int64_t>(copies, kManyCopies));
+      const auto phase = static_cast<std::int64_t>(
+          scale_to_range(stream_value(key, static_cast<std::uint64_t>(t)), static_cast<std::uint64_t>(buckets)));
+      phase_of[t] = static_cast<std::uint32_t>(phase);
+      if (copies <= 2) {
+        // floor(phase / copies) and floor((B + phase) / 2), counted by 0 or 1.
+        const auto two = static_cast<std::int64_t>(copies == 2);
+        size_of[phase >> two] += static_cast<std::int64_t>(copies >= 1);
+        size_of[(buckets + phase) / 2] += two;
+        return;
+      }
+      if (copies >= kManyCopies) scratch.many.push_back(copies);
+      // floor((j * B + phase) / copies) for j = 0, 1, ...: at most one copy per bucket while copies
+      // <= B, so each bucket's size is its share, floor or ceil of copies / B, after the phase.
+      const std::int64_t whole = buckets / copies;
+      if (whole == 0) {
+        for (std::int64_t bucket = 0; bucket < buckets; ++bucket) {
+          size_of[bucket] += ((bucket + 1) * copies - phase + buckets - 1) / buckets -
+                             (bucket * copies - phase + buckets - 1) / buckets;
+        }
+        return;
+      }
+      std::int64_t bucket = phase / copies, rest = phase % copies;
+      const std::int64_t part = buckets % copies;
+      for (std::int64_t j = 0; j < copies; ++j) {
+        ++size_of[bucket];
+        bucket += whole;
+        rest += part;
+        const auto carry = static_cast<std::int64_t>(rest >= copies);
+        rest -= copies & -carry;
+        bucket += carry;
+      }
+    });
     for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) start[b + 1] += start[b];
-  }
-  {
     std::vector<std::int64_t> cursor(start.begin(), start.end() - 1);
-    each_copy([&](std::int64_t bucket, std::uint64_t word) { words[cursor[static_cast<std::size_t>(bucket)]++] = word; });
+    std::int64_t* next = cursor.data();
+    const std::int64_t* many = scratch.many.data();
+    std::uint64_t spare = 0;
+    for (std::size_t t = 0; t < members; ++t) {
+      const std::int64_t copies = copies_of[t];
+      const std::uint32_t sample = pool.sample(static_cast<std::int64_t>(t));
+      const std::int64_t phase = phase_of[t];
+      if (copies <= 2) {
+        const auto one = static_cast<std::int64_t>(copies >= 1);
+        const auto two = static_cast<std::int64_t>(copies == 2);
+        const std::int64_t first = phase >> two;
+        const std::int64_t second = (buckets + phase) / 2;
+        // A copy the member does not have is written to `spare`: where its bucket's cursor points
+        // may be the next bucket's first draw.
+        std::uint64_t* const at_first = words + next[first];
+        std::uint64_t* const at_second = words + next[second];
+        *choose(one != 0, at_first, &spare) = word_of(sample, 0);
+        next[first] += one;
+        *choose(two != 0, at_second, &spare) = word_of(sample, 1);
+        next[second] += two;
+        continue;
+      }
+      const std::int64_t count = copies == kManyCopies ? *many++ : copies;
+      std::int64_t bucket = phase / count, rest = phase % count;
+      const std::int64_t whole = buckets / count, part = buckets % count;
+      for (std::int64_t j = 0; j < count; ++j) {
+        words[next[bucket]++] = word_of(sample, j);
+        bucket += whole;
+        rest += part;
+        const auto carry = static_cast<std::int64_t>(rest >= count);
+        rest -= count & -carry;
+        bucket += carry;
+      }
+    }
   }
   std::int64_t previous = -1;
   for (std::int64_t b = 0; b < buckets; ++b) {
     const std::int64_t begin = start[static_cast<std::size_t>(b)];
     const std::int64_t size = start[static_cast<std::size_t>(b) + 1] - begin;
     if (size == 0) continue;
-    arrange_bucket(words + begin, size, key, b, previous, scratch);
-    previous = sample_of(words[begin + size - 1]);
+    previous = arrange_bucket(words + begin, size, key, b, previous, scratch,
+                              [&](std::int64_t place, std::uint64_t word) { put(begin + place, word); });
   }
+}
+
+// The same into words[0, quota) themselves.
+inline void spread_copies(const WeightedPool& pool, std::int64_t quota, std::int64_t epoch, std::uint64_t* words,
+                          SpreadScratch& scratch) {
+  spread_copies(pool, quota, epoch, words, scratch, [&](std::int64_t position, std::uint64_t word) { words[position] = word; });
 }
 
 }  // namespace fast_balance

@@ -32,13 +32,15 @@ class WeightedPool {
  public:
   // Samples are stored in 32 bits (a spread's word keeps one beside its repeats).
   static constexpr std::int64_t kMaxSample = UINT32_MAX;
+  // Members of one class: keeps the total weight below 2^62 (for_each_count).
+  static constexpr std::int64_t kMaxMembers = INT32_MAX;
 
   // The class `class_id` of `count` members, member_at(m) its m-th sample in ascending order and
   // weight_of(sample) that sample's integer weight (SampleWeights); their total must be positive.
   template <typename MemberAt, typename WeightOf>
   WeightedPool(std::uint64_t seed, std::int64_t class_id, std::int64_t count, MemberAt member_at, WeightOf weight_of)
       : samples_(static_cast<std::size_t>(count)), weights_(static_cast<std::size_t>(count)) {
-    if (count < 1 || count > UINT32_MAX) throw std::invalid_argument("a weighted class needs 1 to 2^32 - 1 members");
+    if (count < 1 || count > kMaxMembers) throw std::invalid_argument("a weighted class needs 1 to 2^31 - 1 members");
     const auto id = static_cast<std::uint64_t>(class_id);
     // The line's order: an inside-out Fisher-Yates of the members in ascending order, as a pool pass.
     RandomStream random(stream_key(seed, StreamDomain::kWeightedLine, id, 0));
@@ -92,23 +94,37 @@ class WeightedPool {
   }
 
   // Calls visit(t, copies) for every member t of the line, in order: its copies in `epoch` when the
-  // class draws `quota` (< 2^46) times per epoch.
+  // class draws `quota` (<= 2^46) times per epoch.
   template <typename Visit>
   void for_each_count(std::int64_t quota, std::int64_t epoch, Visit&& visit) const {
-    __extension__ typedef unsigned __int128 u128;  // quota * W < 2^108
+    // The state is `ahead`: how far the first point not yet taken lies beyond the last member's end,
+    // in [0, W). A member of length d = quota * w takes c points and leaves ahead + c * W - d, which
+    // must be in [0, W) again. c starts from floor(d / W) in floating point (relative error below
+    // 2^-52, so the exact floor or one off, as d / W < 2^46) and is corrected exactly. Then c * W - d
+    // lies in (-2W, 2W), and W < 2^62: it is computed modulo 2^64 and read as signed, exactly.
     const auto q = static_cast<std::uint64_t>(quota);
-    const u128 total = total_;
-    u128 point = offset(epoch);
-    u128 edge = 0;
-    for (std::size_t t = 0; t < weights_.size(); ++t) {
-      edge += static_cast<u128>(q) * weights_[t];
-      // Most members hold no point or one: the first without a branch, more in a loop.
-      const bool one = point < edge;
-      point += one ? total : 0;
-      std::int64_t copies = one ? 1 : 0;
-      while (point < edge) {
-        point += total;
+    const auto total = static_cast<std::int64_t>(total_);
+    const std::uint64_t unit = total_;
+    const double per_weight = static_cast<double>(quota) / static_cast<double>(total_);
+    auto ahead = static_cast<std::int64_t>(offset(epoch));
+    const std::uint32_t* weights = weights_.data();
+    const std::size_t members = weights_.size();
+    for (std::size_t t = 0; t < members; ++t) {
+      const std::uint32_t w = weights[t];
+      auto copies = static_cast<std::int64_t>(static_cast<double>(w) * per_weight);
+      ahead += static_cast<std::int64_t>(static_cast<std::uint64_t>(copies) * unit - q * w);
+      // With the exact floor, at most one point is left to take; taken without a branch, as whether
+      // it is depends on the weights' fractions.
+      const std::int64_t short_one = static_cast<std::int64_t>(static_cast<std::uint64_t>(ahead) >> 63);
+      ahead += total & -short_one;
+      copies += short_one;
+      while (ahead < 0) {
+        ahead += total;
         ++copies;
+      }
+      while (copies > 0 && ahead >= total) {
+        ahead -= total;
+        --copies;
       }
       visit(static_cast<std::int64_t>(t), copies);
     }
@@ -117,7 +133,7 @@ class WeightedPool {
  private:
   std::vector<std::uint32_t> samples_;  // in line order
   std::vector<std::uint32_t> weights_;  // in line order
-  std::uint64_t total_ = 0;             // W, below 2^63: at most 2^32 - 1 weights of at most 2^31
+  std::uint64_t total_ = 0;             // W, below 2^62: at most 2^31 - 1 weights of at most 2^31
   std::uint32_t largest_ = 0;
   std::uint64_t start_ = 0;             // epoch 0's rotation
   std::uint64_t spread_prefix_ = 0;

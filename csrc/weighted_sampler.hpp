@@ -52,8 +52,8 @@ struct WeightedWorkspace {
 
 class WeightedSampler {
  public:
-  // Larger sets do not fit the 32 bits a word keeps a sample in.
-  static constexpr std::int64_t kMaxSamples = UINT32_MAX;
+  // The samples are one weighted class (weighted_pool.hpp).
+  static constexpr std::int64_t kMaxSamples = WeightedPool::kMaxMembers;
 
   // Throws std::invalid_argument when the weights or options are out of range.
   WeightedSampler(const SampleWeights& weights, const WeightedOptions& options)
@@ -112,20 +112,18 @@ class WeightedSampler {
     WeightedWorkspace& work = lease.workspace();
     const std::int64_t size = options_.samples_per_epoch;
     if (options_.num_shards == 1 && start == 0 && stop == size) {
-      // The words are made in the output's indices and unpacked where they lie.
-      auto* words = reinterpret_cast<std::uint64_t*>(out.indices);
-      epoch_words(epoch, words, work);
-      for (std::int64_t j = 0; j < size; ++j) {
-        const std::uint64_t word = words[j];
+      // The words are staged in the output's indices and unpacked as they are put in place.
+      epoch_words(epoch, reinterpret_cast<std::uint64_t*>(out.indices), work, [&](std::int64_t j, std::uint64_t word) {
         out.indices[j] = sample_of(word);
         out.repeats[j] = repeats_of(word);
-      }
+      });
       return;
     }
     if (work.words_epoch != epoch) {
       work.words_epoch = -1;
       work.words.resize(static_cast<std::size_t>(size));
-      epoch_words(epoch, work.words.data(), work);
+      std::uint64_t* words = work.words.data();
+      epoch_words(epoch, words, work, [&](std::int64_t j, std::uint64_t word) { words[j] = word; });
       work.words_epoch = epoch;
     }
     const std::uint64_t* words = work.words.data();
@@ -138,7 +136,7 @@ class WeightedSampler {
 
  private:
   static WeightedOptions checked(const WeightedOptions& options, std::int64_t num_samples) {
-    if (num_samples < 1 || num_samples > kMaxSamples) throw std::invalid_argument("weights must have 1 to 2^32 - 1 entries");
+    if (num_samples < 1 || num_samples > kMaxSamples) throw std::invalid_argument("weights must have 1 to 2^31 - 1 entries");
     if (options.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
     if (options.samples_per_epoch > SlotBuckets::kMaxSlots) throw std::invalid_argument("samples_per_epoch must be at most 2^46");
     if (options.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
@@ -161,11 +159,13 @@ class WeightedSampler {
     return ((j / batch) * shards + options_.shard_index) * batch + j % batch;
   }
 
-  // The global epoch's draws in order, as words, into words[0, samples_per_epoch).
-  void epoch_words(std::int64_t epoch, std::uint64_t* words, WeightedWorkspace& work) const {
+  // The global epoch's draws in order: put(position, word) for each, words[0, samples_per_epoch)
+  // the staging area (spread_copies).
+  template <typename Put>
+  void epoch_words(std::int64_t epoch, std::uint64_t* words, WeightedWorkspace& work, Put&& put) const {
     const std::int64_t size = options_.samples_per_epoch;
     if (pool_) {
-      spread_copies(*pool_, size, epoch, words, work.spread);
+      spread_copies(*pool_, size, epoch, words, work.spread, put);
       return;
     }
     // With replacement a draw's repeats count the same sample's draws before it in the epoch.
@@ -173,26 +173,33 @@ class WeightedSampler {
     std::uint32_t* seen = work.times_seen.data();
     const std::uint64_t key = stream_key(options_.seed, StreamDomain::kWeightedDraw, 0, 0);
     const auto first = static_cast<std::uint64_t>(epoch) * static_cast<std::uint64_t>(size);
-    // A large table's columns and counters miss the cache: columns are loaded kColumnsAhead draws
-    // ahead, and each draw's counter kSamplesAhead ahead, its sample kept in `ahead` meanwhile.
-    constexpr std::int64_t kColumnsAhead = 16;
-    constexpr std::int64_t kSamplesAhead = 8;
-    std::int64_t ahead[kSamplesAhead];
-    const auto draw = [&](std::int64_t k) { return table_->draw(key, first + static_cast<std::uint64_t>(k)); };
-    for (std::int64_t k = 0; k < kColumnsAhead && k < size; ++k) table_->prefetch(key, first + static_cast<std::uint64_t>(k));
-    for (std::int64_t k = 0; k < kSamplesAhead && k < size; ++k) {
-      ahead[k] = draw(k);
-      __builtin_prefetch(seen + ahead[k]);
+    // A large table's columns and counters miss the cache: each draw's column is found and loaded
+    // kColumnsAhead draws before its use, and its sample's counter kSamplesAhead before.
+    constexpr std::int64_t kColumnsAhead = 64;
+    constexpr std::int64_t kSamplesAhead = 32;
+    std::size_t columns[kColumnsAhead];
+    std::int64_t samples[kSamplesAhead];
+    const auto g = [&](std::int64_t k) { return first + static_cast<std::uint64_t>(k); };
+    const auto load_column = [&](std::int64_t k) {
+      const std::size_t c = table_->column(key, g(k));
+      columns[k % kColumnsAhead] = c;
+      table_->prefetch(c);
+    };
+    const auto load_sample = [&](std::int64_t k) {
+      const std::int64_t sample = table_->sample_in(columns[k % kColumnsAhead], key, g(k));
+      samples[k % kSamplesAhead] = sample;
+      __builtin_prefetch(seen + sample);
+    };
+    for (std::int64_t k = 0; k < std::min(kColumnsAhead, size); ++k) load_column(k);
+    for (std::int64_t k = 0; k < std::min(kSamplesAhead, size); ++k) {
+      load_sample(k);
+      if (k + kColumnsAhead < size) load_column(k + kColumnsAhead);
     }
     for (std::int64_t k = 0; k < size; ++k) {
-      const std::int64_t sample = ahead[k % kSamplesAhead];
-      words[k] = word_of(static_cast<std::uint32_t>(sample), seen[sample]++);
-      if (k + kColumnsAhead < size) table_->prefetch(key, first + static_cast<std::uint64_t>(k + kColumnsAhead));
-      if (k + kSamplesAhead < size) {
-        const std::int64_t next = draw(k + kSamplesAhead);
-        ahead[k % kSamplesAhead] = next;
-        __builtin_prefetch(seen + next);
-      }
+      const std::int64_t sample = samples[k % kSamplesAhead];
+      put(k, word_of(static_cast<std::uint32_t>(sample), seen[sample]++));
+      if (k + kSamplesAhead < size) load_sample(k + kSamplesAhead);
+      if (k + kSamplesAhead + kColumnsAhead < size) load_column(k + kSamplesAhead + kColumnsAhead);
     }
   }
 
