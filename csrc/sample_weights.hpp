@@ -1,10 +1,11 @@
 // SampleWeights: a weight per sample, validated and copied by one read of the caller's array, and
 // turned into the integers the core draws by, class by class (docs/determinism.md, "Sample weights").
 //
-// Within a class only the ratios of its weights matter, so each class is scaled on its own: its
-// integral weights up to 2^31 are used as they are (exact), other weights are scaled so that the
-// class's largest becomes 2^31 and rounded down, a positive weight staying at least 1. A class's
-// total then stays below 2^62, which keeps a quota times any partial sum within 128 bits.
+// Within a class only the ratios of its weights matter, so each class is scaled on its own: by the
+// power of two that brings its largest weight into [2^30, 2^31), then rounded down, a positive
+// weight staying at least 1. Scaling by a power of two is exact, so integers and binary fractions
+// (0.5, 0.25, ...) within 30 bits of the largest keep their ratios exactly. A class's total stays
+// below 2^62, which keeps a quota times any partial sum within 128 bits (weighted_pool.hpp).
 #pragma once
 
 #include <algorithm>
@@ -23,7 +24,8 @@ namespace fast_balance {
 
 class SampleWeights {
  public:
-  static constexpr std::uint32_t kScale = std::uint32_t{1} << 31;
+  // A class's largest weight becomes f * 2^kScaleBits, f in [0.5, 1).
+  static constexpr int kScaleBits = 31;
 
   // Reads weights[0, size) once: checks that each is finite and >= 0 (naming the first that is not,
   // with its position) and copies them.
@@ -86,22 +88,13 @@ class SampleWeights {
                           std::vector<std::uint32_t>& out) {
     const auto value = [&](std::int64_t m) { return values[static_cast<std::size_t>(member(m))]; };
     double largest = 0;
-    bool integral = true;
-    for (std::int64_t m = 0; m < count; ++m) {
-      largest = std::max(largest, value(m));
-      integral = integral && value(m) == std::floor(value(m));
-    }
-    const bool as_they_are = integral && largest <= static_cast<double>(kScale);
+    for (std::int64_t m = 0; m < count; ++m) largest = std::max(largest, value(m));
+    int exponent = 0;  // largest = f * 2^exponent, f in [0.5, 1)
+    std::frexp(largest, &exponent);
     for (std::int64_t m = 0; m < count; ++m) {
       const double w = value(m);
-      std::uint32_t scaled = 0;
-      if (as_they_are) {
-        scaled = static_cast<std::uint32_t>(w);
-      } else if (w > 0) {
-        // Two correctly rounded steps, the second exact: the same in every IEEE-754 implementation.
-        scaled = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(std::floor((w / largest) * kScale)));
-      }
-      out[static_cast<std::size_t>(member(m))] = scaled;
+      const double scaled = std::floor(std::ldexp(w, kScaleBits - exponent));
+      out[static_cast<std::size_t>(member(m))] = w > 0 ? std::max<std::uint32_t>(1, static_cast<std::uint32_t>(scaled)) : 0;
     }
   }
 

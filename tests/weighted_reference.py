@@ -14,20 +14,19 @@ import reference
 from reference import MASK, Stream, mix64, stream_key, stream_value
 
 WEIGHTED_LINE, WEIGHTED_OFFSET, COPY_SPREAD, WEIGHTED_DRAW = 7, 8, 9, 10
-WEIGHT_SCALE = 1 << 31  # a class's largest weight, once scaled
+WEIGHT_BITS = 31  # a class's largest weight becomes f * 2^31, f in [0.5, 1)
 SPREAD_BUCKET = 1 << 15  # draws per bucket of a class's spread
 GOLDEN = reference.GOLDEN
 
 
 def integer_weights(values: list[float]) -> list[int]:
-    """One class's weights as the core uses them: integral weights up to 2^31 as they are, otherwise
-    scaled so the largest is 2^31 and rounded down, a positive weight staying at least 1."""
+    """One class's weights as the core uses them: multiplied by the power of two that brings the
+    largest into [2^30, 2^31) and rounded down, a positive weight staying at least 1."""
     largest = max(values)
     if largest == 0:
         return [0] * len(values)
-    if largest <= WEIGHT_SCALE and all(v == math.floor(v) for v in values):
-        return [int(v) for v in values]
-    return [max(1, math.floor((v / largest) * WEIGHT_SCALE)) if v > 0 else 0 for v in values]
+    exponent = math.frexp(largest)[1]
+    return [max(1, math.floor(math.ldexp(v, WEIGHT_BITS - exponent))) if v > 0 else 0 for v in values]
 
 
 def class_integer_weights(labels: list[int], values: list[float]) -> list[int]:

@@ -6,7 +6,17 @@
 from .iterator import SamplerIterator
 from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
+from .weighted_sampler import WeightedEpoch, WeightedIndexSampler
 from .weights import class_weights
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
-__all__ = ["BalancedIndexSampler", "Epoch", "SamplerIterator", "StreamRebalancer", "__version__", "class_weights"]
+__all__ = [
+    "BalancedIndexSampler",
+    "Epoch",
+    "SamplerIterator",
+    "StreamRebalancer",
+    "WeightedEpoch",
+    "WeightedIndexSampler",
+    "__version__",
+    "class_weights",
+]
