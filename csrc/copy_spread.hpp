@@ -11,9 +11,10 @@
 // [0, B): the copies spread evenly over the epoch, at most one per bucket while x <= B, and in order
 // of j, so a copy's repeats is j. Inside a bucket of `size` draws the groups are listed in a random
 // order and the k-th draw of the list takes place (k * stride + rotation) mod size. The stride is
-// about 0.38 size and such that two places a multiple d < size / 3 of it apart are never next to each
-// other, around the end included: a group of at most a third of its bucket has no two copies side by
-// side, and every rotation keeps it so. The rotation, random, moves on until the bucket does not
+// near 0.38 size, spreads its multiples evenly (small continued-fraction quotients, as the golden
+// ratio's), and is such that two places a multiple d < size / 3 of it apart are never next to each
+// other, around the end included: a group's copies are spread through its bucket, and while it
+// holds at most a third of the bucket none are side by side, whatever the rotation. The rotation, random, moves on until the bucket does not
 // begin with the sample that ended the one before it. Randomness (docs/determinism.md): the phase of
 // the member at place t of the line is value t of the stream `key`, scaled to [0, B); bucket b's
 // group order (Fisher-Yates) and then its rotation (below(size)) read stream mix64(key ^ mix64(b + 1)).
@@ -60,14 +61,30 @@ inline std::int64_t inverse_mod(std::int64_t t, std::int64_t n) noexcept {
   return s0 < 0 ? s0 + n : s0;
 }
 
+// Whether every partial quotient of t / n (its continued fraction [0; a1, a2, ...]) is at most
+// kMaxQuotient. Multiples of such a t modulo n spread evenly whatever their number: the gaps
+// between the first d of them (three at most, three-distance theorem) stay within a small factor
+// of each other, as for the golden ratio, whose quotients are all 1.
+inline constexpr std::int64_t kMaxQuotient = 4;
+inline bool small_quotients(std::int64_t t, std::int64_t n) noexcept {
+  while (t != 0) {
+    if (n / t > kMaxQuotient) return false;
+    const std::int64_t rest = n % t;
+    n = t;
+    t = rest;
+  }
+  return true;
+}
+
 // The stride of a bucket of `size` draws: of t0, t0 + 1, t0 - 1, t0 + 2, ... (t0 = floor(size * (2 -
-// golden ratio))) in [1, size), the first coprime to size whose inverse u has min(u, size - u) >=
-// size / 3; where none has, the first with the largest such min. Places k and k + d are neighbours,
-// around the end included, exactly when d * t = +-1 mod size, that is d = u or size - u.
+// golden ratio))) in [1, size), the first coprime to size with small quotients (small_quotients)
+// whose inverse u has min(u, size - u) >= size / 3; without one, the first with that min alone;
+// without one either, the first with the largest such min. Places k and k + d are neighbours, around the end included, exactly when
+// d * t = +-1 mod size, that is d = u or size - u.
 inline std::int64_t spread_stride(std::int64_t size) noexcept {
   if (size <= 2) return 1;
   const auto t0 = static_cast<std::int64_t>(scale_to_range(0 - kGolden, static_cast<std::uint64_t>(size)));
-  std::int64_t best = 1, best_gap = -1;
+  std::int64_t best = 1, best_gap = -1, apart = 0;
   for (std::int64_t delta = 0; delta <= size; ++delta) {
     const std::int64_t candidates[2] = {t0 + delta, t0 - delta};
     for (int side = 0; side < (delta == 0 ? 1 : 2); ++side) {
@@ -75,14 +92,15 @@ inline std::int64_t spread_stride(std::int64_t size) noexcept {
       if (t < 1 || t >= size || std::gcd(t, size) != 1) continue;
       const std::int64_t u = inverse_mod(t, size);
       const std::int64_t gap = std::min(u, size - u);
-      if (3 * gap >= size) return t;
+      if (3 * gap >= size && small_quotients(t, size)) return t;
+      if (3 * gap >= size && apart == 0) apart = t;
       if (gap > best_gap) {
         best = t;
         best_gap = gap;
       }
     }
   }
-  return best;
+  return apart != 0 ? apart : best;
 }
 
 // Scratch of spread_copies, kept by the caller between calls.

@@ -16,6 +16,7 @@ from reference import MASK, Stream, mix64, stream_key, stream_value
 WEIGHTED_LINE, WEIGHTED_OFFSET, COPY_SPREAD, WEIGHTED_DRAW = 7, 8, 9, 10
 WEIGHT_BITS = 31  # a class's largest weight becomes f * 2^31, f in [0.5, 1)
 SPREAD_BUCKET = 1 << 15  # draws per bucket of a class's spread
+MAX_QUOTIENT = 4  # of a stride's continued fraction
 GOLDEN = reference.GOLDEN
 
 
@@ -75,24 +76,36 @@ def epoch_counts(weights: list[int], quota: int, offset: int) -> list[int]:
     return counts
 
 
+def partial_quotients(t: int, size: int) -> list[int]:
+    """The partial quotients of t / size (continued fraction [0; a1, a2, ...])."""
+    quotients, a, b = [], size, t
+    while b:
+        quotients.append(a // b)
+        a, b = b, a % b
+    return quotients
+
+
 def spread_stride(size: int) -> int:
     """The stride of a bucket of `size` draws: the first t of t0, t0 + 1, t0 - 1, t0 + 2, ... (t0 =
-    floor(size * (2 - golden ratio))) in [1, size) that is coprime to size and whose inverse u
-    modulo size has min(u, size - u) >= size / 3; without one, the first with the largest min."""
+    floor(size * (2 - golden ratio))) in [1, size), coprime to size, whose partial quotients are at
+    most 4 and whose inverse u modulo size has min(u, size - u) >= size / 3; without one, the first
+    with that min alone; without one either, the first with the largest such min."""
     if size <= 2:
         return 1
     t0 = (size * ((1 << 64) - GOLDEN)) >> 64
-    best, best_gap = 0, -1
+    best, best_gap, apart = 0, -1, 0
     for delta in range(size + 1):
         for t in (t0 + delta, t0 - delta) if delta else (t0,):
             if 1 <= t < size and math.gcd(t, size) == 1:
                 inverse = pow(t, -1, size)
                 gap = min(inverse, size - inverse)
-                if 3 * gap >= size:
+                if 3 * gap >= size and max(partial_quotients(t, size)) <= MAX_QUOTIENT:
                     return t
+                if 3 * gap >= size and not apart:
+                    apart = t
                 if gap > best_gap:
                     best, best_gap = t, gap
-    return best
+    return apart or best
 
 
 def spread_buckets(quota: int) -> int:

@@ -18,20 +18,19 @@ using fast_balance_tests::check;
 using fast_balance::RandomStream;
 using fast_balance::WeightedPool;
 
-void test_strides_keep_a_third_apart() {
+void test_strides_keep_a_third_apart_and_spread_evenly() {
   // For every bucket size up to 2^17 but 4, 6 and 10, places a multiple d < size / 3 of the
-  // stride apart are never neighbours.
-  std::vector<std::int64_t> failing;
+  // stride apart are never neighbours; and in all but 10 sizes its quotients are small.
+  std::vector<std::int64_t> close, uneven;
   for (std::int64_t size = 3; size < (std::int64_t{1} << 17); ++size) {
     const std::int64_t t = fast_balance::spread_stride(size);
-    if (std::gcd(t, size) != 1) {
-      failing.push_back(size);
-      continue;
-    }
-    const std::int64_t u = fast_balance::inverse_mod(t, size);
-    if (3 * std::min(u, size - u) < size) failing.push_back(size);
+    const std::int64_t u = std::gcd(t, size) == 1 ? fast_balance::inverse_mod(t, size) : 0;
+    if (u == 0 || 3 * std::min(u, size - u) < size) close.push_back(size);
+    if (!fast_balance::small_quotients(t, size)) uneven.push_back(size);
   }
-  check(failing == std::vector<std::int64_t>({4, 6, 10}), "strides: d * t = +-1 mod size needs d >= size / 3");
+  check(close == std::vector<std::int64_t>({4, 6, 10}), "strides: d * t = +-1 mod size needs d >= size / 3");
+  check(uneven == std::vector<std::int64_t>({6, 15, 24, 32, 54, 72, 150, 190, 260, 510}),
+        "strides: small quotients in all but 10 sizes below 2^17");
 }
 
 struct Case {
@@ -84,7 +83,7 @@ void test_spreads() {
 }
 
 void run_all() {
-  test_strides_keep_a_third_apart();
+  test_strides_keep_a_third_apart_and_spread_evenly();
   test_spreads();
 }
 
