@@ -3,7 +3,9 @@
 ``import fast_balance`` needs only NumPy; ``fast_balance.tf`` (TensorFlow) is imported on use.
 """
 
+from . import schedules
 from .iterator import SamplerIterator
+from .label_sets import LabelSets, as_label_sets, class_frequencies, repeat_factors
 from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
 from .weighted_sampler import WeightedEpoch, WeightedIndexSampler
@@ -13,10 +15,15 @@ __version__ = "0.1.0"  # the one place the version is written: pyproject.toml re
 __all__ = [
     "BalancedIndexSampler",
     "Epoch",
+    "LabelSets",
     "SamplerIterator",
     "StreamRebalancer",
     "WeightedEpoch",
     "WeightedIndexSampler",
     "__version__",
+    "as_label_sets",
+    "class_frequencies",
     "class_weights",
+    "repeat_factors",
+    "schedules",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
@@ -16,9 +17,37 @@ import numpy.typing as npt
 
 from ._checks import is_number
 
-Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float]]
+Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float], "Blend"]
 
 TARGET_NAMES = ("balanced", "instance")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The target ``(1 - fraction) * p^start + fraction * p^end``, a mixture of two distributions.
+
+    Each of ``start`` and ``end`` is any target; each is normalised to a distribution over the
+    classes first, then they are mixed.
+
+    Examples
+    --------
+    >>> labels = np.repeat([0, 1], [90, 10])
+    >>> blend = fast_balance.schedules.Blend("instance", "balanced", 0.5)
+    >>> s = fast_balance.BalancedIndexSampler(labels, target=blend)
+    >>> s.class_probabilities.round(9).tolist()   # halfway between [0.9, 0.1] and [0.5, 0.5]
+    [0.7, 0.3]
+    """
+
+    start: Target
+    end: Target
+    fraction: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.start, Blend) or isinstance(self.end, Blend):
+            raise TypeError("Blend: start and end must be plain targets, not Blends")
+        if not is_number(self.fraction) or not (0.0 <= float(self.fraction) <= 1.0):
+            raise ValueError(f"Blend: fraction must be a number in [0, 1], got {self.fraction!r}")
+
 
 # Float weights are scaled so the largest becomes 2**40: ample resolution, and the core's
 # 128-bit arithmetic keeps samples_per_epoch * weight exact.
@@ -79,6 +108,14 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
     classes = np.asarray(classes, dtype=np.int64)
     counts = np.asarray(counts, dtype=np.float64)
     absent = num_classes - classes.size
+    if isinstance(target, Blend):
+        start, end = (present_class_weights(part, classes, counts, num_classes) for part in (target.start, target.end))
+        if target.fraction in (0, 1):  # exactly the end point's weights, so its stream is unchanged
+            return start if target.fraction == 0 else end
+        check_weights(start, "target (Blend start)", classes)
+        check_weights(end, "target (Blend end)", classes)
+        mixed: np.ndarray = (1 - target.fraction) * start / start.sum() + target.fraction * end / end.sum()
+        return mixed
     if isinstance(target, str):
         if target not in TARGET_NAMES:
             raise ValueError(

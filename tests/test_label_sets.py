@@ -1,0 +1,126 @@
+"""Multi-label input and LVIS repeat factors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from fast_balance import as_label_sets, class_frequencies, repeat_factors
+
+
+def lvis_factors(sets: list[list[int]], threshold: float) -> list[float]:
+    """The formula, written out as the LVIS paper states it, one image and one class at a time."""
+    images_with = {}
+    for classes in sets:
+        for c in set(classes):
+            images_with[c] = images_with.get(c, 0) + 1
+    per_class = {c: max(1.0, math.sqrt(threshold / (n / len(sets)))) for c, n in images_with.items()}
+    return [max((per_class[c] for c in set(classes)), default=1.0) for classes in sets]
+
+
+def long_tailed_sets(num_images: int, num_classes: int, seed: int) -> list[list[int]]:
+    """1-10 labels per image, class c drawn with probability ~ 1 / (c + 1)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, num_classes + 1)
+    p /= p.sum()
+    return [rng.choice(num_classes, size=rng.integers(1, 11), p=p).tolist() for _ in range(num_images)]
+
+
+def test_repeat_factors_equal_the_formula_on_hand_made_sets():
+    # 10 images: class 0 everywhere, class 1 in 2 images, class 2 in 1, class 3 in none.
+    sets = [[0]] * 7 + [[0, 1], [1, 0, 1], [2]]
+    t = 0.4
+    got = repeat_factors(sets, threshold=t, num_classes=4)
+    expected = [1.0] * 7 + [math.sqrt(0.4 / 0.2)] * 2 + [math.sqrt(0.4 / 0.1)]
+    assert got.tolist() == pytest.approx(expected, rel=1e-15)
+    assert got.tolist() == pytest.approx(lvis_factors(sets, t), rel=1e-15)
+
+
+@pytest.mark.parametrize("threshold", [1e-3, 0.01, 0.3, 1.0])
+def test_repeat_factors_equal_the_formula_on_a_long_tailed_set(threshold):
+    sets = long_tailed_sets(2000, 300, seed=4)
+    got = repeat_factors(sets, threshold=threshold)
+    assert got.tolist() == pytest.approx(lvis_factors(sets, threshold), rel=1e-12)
+    assert got.min() >= 1.0
+
+
+def test_empty_sets_are_not_repeated_and_unseen_classes_are_ignored():
+    got = repeat_factors([[], [5], [], [5, 0]], threshold=1.0, num_classes=8)
+    # f(5) = 1/2, f(0) = 1/4: sqrt(2) and 2; classes 1-4, 6, 7 are in no image.
+    assert got.tolist() == pytest.approx([1.0, math.sqrt(2.0), 1.0, 2.0])
+
+
+def test_every_form_gives_the_same_sets():
+    sets = [[3, 1], [], [0, 3, 3], [2]]
+    dense = np.zeros((4, 5), dtype=bool)
+    for i, row in enumerate(sets):
+        dense[i, row] = True
+    indptr = np.array([0, 2, 2, 5, 6])
+    indices = np.array([3, 1, 0, 3, 3, 2])
+    forms = [
+        sets,
+        [tuple(row) for row in sets],
+        [np.array(row, dtype=np.uint8) for row in sets],
+        (indptr, indices),
+        dense,
+        dense.astype(np.float32),
+        scipy.sparse.csr_matrix(dense),
+        scipy.sparse.coo_array(dense.astype(np.int64)),
+    ]
+    reference = as_label_sets(sets, num_classes=5)
+    assert reference.indptr.tolist() == [0, 2, 2, 4, 5]
+    assert reference.indices.tolist() == [1, 3, 0, 3, 2]
+    for form in forms:
+        got = as_label_sets(form, num_classes=5)
+        assert got.indptr.tolist() == reference.indptr.tolist(), type(form)
+        assert got.indices.tolist() == reference.indices.tolist(), type(form)
+        assert got.num_classes == 5
+    assert np.array_equal(reference.multi_hot(bool), dense)
+    assert reference.class_counts().tolist() == [1, 1, 1, 2, 0]
+
+
+def test_class_frequencies_count_each_image_once():
+    assert class_frequencies([[0, 0, 1], [0], [2, 2]]).tolist() == pytest.approx([2 / 3, 1 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize(
+    ("label_sets", "kwargs", "error", "message"),
+    [
+        ([[0, 1], [-1]], {}, ValueError, r"class ids must be >= 0, got -1 in the set of sample 1"),
+        ([[0, 1], [7]], {"num_classes": 5}, ValueError, r"must be < num_classes \(5\), got 7 in the set of sample 1"),
+        ([[0, 1.5]], {}, TypeError, r"class ids must be integers, got float 1.5 in the set of sample 0"),
+        ([[0], [True]], {}, TypeError, r"got bool True in the set of sample 1"),
+        ([[0], 3], {}, TypeError, r"the set of sample 1 must be a sequence of class ids, got int 3"),
+        ([[0], "ab"], {}, TypeError, r"the set of sample 1 must be a sequence of class ids, got str"),
+        ("abc", {}, TypeError, r"label_sets must be a sequence of per-sample class sets"),
+        (np.zeros((2, 3, 4)), {}, ValueError, r"must be 2-D \[samples, classes\], got shape \(2, 3, 4\)"),
+        (np.array([[0, np.nan]]), {}, ValueError, r"multi-hot entry \[0, 1\] is nan"),
+        (np.array([["a"]]), {}, TypeError, r"must be numeric or bool, got dtype <U1"),
+        (np.ones((2, 3)), {"num_classes": 4}, ValueError, r"matrix of 3 columns for num_classes=4"),
+        ((np.array([1, 2]), np.array([0, 1])), {}, ValueError, r"indptr must start with 0"),
+        ((np.array([0, 2, 1]), np.array([0])), {}, ValueError, r"indptr must not decrease, got 2 then 1"),
+        ((np.array([0, 2]), np.array([0])), {}, ValueError, r"indptr ends at 2 but there are 1 indices"),
+        ((np.array([0, 1]), np.array([0.5])), {}, TypeError, r"indices must hold integers, got dtype float64"),
+        ([[2**40]], {}, ValueError, r"class ids must be < 2,147,483,647, got 1099511627776 in the set of sample 0"),
+        ([[0]], {"num_classes": 0}, ValueError, r"num_classes must be >= 1, got 0"),
+    ],
+)
+def test_bad_label_sets_name_the_sample_and_value(label_sets, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        as_label_sets(label_sets, **kwargs)
+
+
+@pytest.mark.parametrize("threshold", [0, -0.1, 1.5, float("nan"), float("inf")])
+def test_threshold_outside_the_unit_interval_is_refused(threshold):
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\], got"):
+        repeat_factors([[0], [1]], threshold=threshold)
+
+
+def test_threshold_must_be_a_number():
+    with pytest.raises(TypeError, match="threshold must be a number, got str '0.1'"):
+        repeat_factors([[0], [1]], threshold="0.1")
+    with pytest.raises(ValueError, match="no samples"):
+        repeat_factors([], threshold=0.1)
