@@ -111,7 +111,10 @@ struct SpreadScratch {
   std::vector<std::uint32_t> phase;        // per member of the line with copies
   std::vector<std::uint64_t> listed;       // a bucket's draws in list order
   std::vector<std::uint64_t> groups;       // a bucket's groups: start << 32 | length
+  std::size_t group_count = 0;
   std::vector<std::int64_t> places;        // one group's places
+  std::int64_t stride_size = 0;            // the bucket size whose stride is `stride` (classes of one
+  std::int64_t stride = 1;                 // quota spread buckets of one size: found once)
 };
 
 inline constexpr std::uint8_t kManyCopies = 255;
@@ -124,8 +127,9 @@ std::int64_t arrange_bucket(const std::uint64_t* words, std::int64_t size, std::
                             std::int64_t previous, SpreadScratch& scratch, Put&& put) {
   RandomStream random(mix64(key ^ mix64(static_cast<std::uint64_t>(b) + 1)));
   const auto n = static_cast<std::size_t>(size);
+  // Scratch only grows: shrinking and growing again would clear it each time.
   std::vector<std::uint64_t>& listed = scratch.listed;
-  listed.resize(n);
+  if (listed.size() < n) listed.resize(n);
   // Where groups are single draws, shuffling the draws is shuffling the groups.
   bool single = true;
   for (std::size_t j = 1; j < n && single; ++j) single = sample_of(words[j]) != sample_of(words[j - 1]);
@@ -133,24 +137,32 @@ std::int64_t arrange_bucket(const std::uint64_t* words, std::int64_t size, std::
     std::copy(words, words + size, listed.begin());
     random.shuffle(listed.data(), size);
   } else {
+    // Groups' starts without a branch per draw (where groups begin is as random as the counts),
+    // then each group's start and length.
     std::vector<std::uint64_t>& groups = scratch.groups;
-    groups.clear();
-    std::size_t start = 0;
-    for (std::size_t j = 1; j <= n; ++j) {
-      if (j == n || sample_of(words[j]) != sample_of(words[start])) {
-        groups.push_back(static_cast<std::uint64_t>(start) << 32 | (j - start));
-        start = j;
-      }
+    if (groups.size() < n + 1) groups.resize(n + 1);
+    std::size_t count = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      groups[count] = j;
+      count += static_cast<std::size_t>(j == 0 || sample_of(words[j]) != sample_of(words[j - 1]));
     }
-    random.shuffle(groups.data(), static_cast<std::int64_t>(groups.size()));
-    std::size_t k = 0;
-    for (const std::uint64_t group : groups) {
+    groups[count] = n;
+    for (std::size_t g = 0; g < count; ++g) groups[g] = groups[g] << 32 | (groups[g + 1] - groups[g]);
+    scratch.group_count = count;
+    random.shuffle(groups.data(), static_cast<std::int64_t>(count));
+    std::uint64_t* out = listed.data();
+    for (std::size_t g = 0; g < count; ++g) {
+      const std::uint64_t group = groups[g];
       const std::uint64_t* first = words + (group >> 32);
-      std::copy(first, first + (group & 0xffffffffULL), listed.begin() + static_cast<std::ptrdiff_t>(k));
-      k += group & 0xffffffffULL;
+      const std::uint64_t length = group & 0xffffffffULL;
+      for (std::uint64_t d = 0; d < length; ++d) *out++ = first[d];
     }
   }
-  const std::int64_t stride = spread_stride(size);
+  if (scratch.stride_size != size) {
+    scratch.stride = spread_stride(size);
+    scratch.stride_size = size;
+  }
+  const std::int64_t stride = scratch.stride;
   const std::int64_t inverse = size > 1 ? inverse_mod(stride, size) : 0;
   // The draw that rotation r puts at place p is the k with k * stride + r = p mod size.
   const auto listed_at = [&](std::int64_t r, std::int64_t p) {
@@ -177,8 +189,8 @@ std::int64_t arrange_bucket(const std::uint64_t* words, std::int64_t size, std::
     // A group's copies keep their repeats in order of their places.
     std::vector<std::int64_t>& places = scratch.places;
     std::size_t k = 0;
-    for (const std::uint64_t group : scratch.groups) {
-      const std::size_t length = group & 0xffffffffULL;
+    for (std::size_t g = 0; g < scratch.group_count; ++g) {
+      const std::size_t length = scratch.groups[g] & 0xffffffffULL;
       if (length > 1) {
         places.resize(length);
         const std::int64_t first_repeats = repeats_of(listed[k]);
@@ -209,10 +221,18 @@ void spread_copies(const WeightedPool& pool, std::int64_t quota, std::int64_t ep
   std::vector<std::int64_t>& start = scratch.bucket_start;
   start.assign(static_cast<std::size_t>(buckets) + 1, 0);
   if (buckets == 1) {
-    // One bucket: its draws straight in line order.
+    // One bucket: its draws straight in line order; one or two copies, the most, without a branch
+    // (a copy the member does not have goes to `spare`, as words[at] may be past the end).
     std::int64_t at = 0;
+    std::uint64_t spare = 0;
     pool.for_each_count(quota, epoch, [&](std::int64_t t, std::int64_t copies) {
       const std::uint32_t sample = pool.sample(t);
+      if (copies <= 2) {
+        *choose(copies >= 1, words + std::min(at, quota - 1), &spare) = word_of(sample, 0);
+        *choose(copies == 2, words + std::min(at + 1, quota - 1), &spare) = word_of(sample, 1);
+        at += copies;
+        return;
+      }
       for (std::int64_t j = 0; j < copies; ++j) words[at++] = word_of(sample, j);
     });
     start[1] = quota;

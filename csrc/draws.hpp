@@ -216,6 +216,10 @@ class Draws {
   template <typename Emit>
   void take_each(std::int32_t c, std::int64_t count, Emit&& emit) {
     Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    if (replacement_ && weighted_ && tables_[static_cast<std::size_t>(c)] != nullptr) {
+      take_alias_run(c, count, emit);
+      return;
+    }
     if (replacement_) {
       for (std::int64_t k = 0; k < count; ++k) {
         std::int32_t repeats;
@@ -257,6 +261,32 @@ class Draws {
   static constexpr std::int64_t kPlacesAhead = 16;
   // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
   static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
+
+  // take_each for a class drawing by alias table: its draws' columns are found and loaded
+  // kColumnsAhead draws before their use (a large table misses the cache).
+  template <typename Emit>
+  void take_alias_run(std::int32_t c, std::int64_t count, Emit&& emit) {
+    constexpr std::int64_t kColumnsAhead = 32;
+    Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    const AliasTable& table = *tables_[static_cast<std::size_t>(c)];
+    const std::int64_t size = cursor.end - cursor.begin;
+    const auto first = static_cast<std::uint64_t>((cursor.first_pass + cursor.pass) * size + (cursor.position - cursor.begin));
+    std::size_t columns[kColumnsAhead];
+    const auto load = [&](std::int64_t k) {
+      const std::size_t column = table.column(cursor.key_prefix, first + static_cast<std::uint64_t>(k));
+      columns[k % kColumnsAhead] = column;
+      table.prefetch(column);
+    };
+    for (std::int64_t k = 0; k < std::min(count, kColumnsAhead); ++k) load(k);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t sample = table.sample_in(columns[k % kColumnsAhead], cursor.key_prefix, first + static_cast<std::uint64_t>(k));
+      if (k + kColumnsAhead < count) load(k + kColumnsAhead);
+      emit(sample, static_cast<std::int32_t>(buffers_.times_seen[static_cast<std::size_t>(sample)]++));
+    }
+    const std::int64_t place = cursor.position - cursor.begin + count;
+    cursor.pass += static_cast<std::int32_t>(place / size);
+    cursor.position = cursor.begin + place % size;
+  }
 
   // Whether class c reads its draws from its epoch's sequence.
   bool in_sequence(std::int32_t c) const noexcept { return weighted_ && pools_[static_cast<std::size_t>(c)] != nullptr; }
