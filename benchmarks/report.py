@@ -1,13 +1,17 @@
-"""Markdown tables for the performance page (docs/performance.md) from pytest-benchmark JSON files.
+"""Markdown tables for the performance pages (docs/performance.md, docs/performance-weights.md) from
+pytest-benchmark JSON files.
 
     python benchmarks/report.py benchmarks/sampler.json [benchmarks/pipeline.json] [benchmarks/scale.json]
-    python benchmarks/report.py --page docs/performance.md benchmarks/{sampler,pipeline,stream,scale,augment}.json
+    python benchmarks/report.py --page docs/performance.md benchmarks/{sampler,pipeline,stream,scale}.json
+    python benchmarks/report.py --page docs/performance-augmentation.md benchmarks/augment.json
+    python benchmarks/report.py --page docs/performance-weights.md benchmarks/weights.json
 
-A file is read as the streaming benchmark when one of its groups starts with "streaming", as the
-augmentation benchmark when one starts with "augmentation", as the image-pipeline benchmark when
-one contains "image pipeline", as the scale benchmark when all its groups are "scale", as the
-sampler benchmark otherwise. All figures come from each benchmark's
-``extra_info``; each kind's table goes into the page's ``<!-- benchmark:KIND -->`` block.
+A file is read as the sample-weights benchmark when one of its groups starts with "weights", as
+the streaming benchmark when one starts with "streaming", as the augmentation benchmark when one
+starts with "augmentation", as the image-pipeline benchmark when one contains "image pipeline", as
+the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise. All
+figures come from each benchmark's ``extra_info``; each kind's table goes into the page's
+``<!-- benchmark:KIND -->`` block.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ SAMPLER_COMMAND = (
 )
 PIPELINE_COMMAND = (
     "python -m pytest benchmarks/test_pipeline_speed.py --benchmark-only --benchmark-json=benchmarks/pipeline.json"
+)
+WEIGHTS_COMMAND = (
+    "python -m pytest benchmarks/test_weights_speed.py --benchmark-only "
+    "--benchmark-json=benchmarks/weights.json -p no:cacheprovider"
 )
 PLAIN_PIPELINE = "plain tf.data (unbalanced)"
 BASELINES = ["numpy", "blog Example 1", "tf sample_from_datasets"]
@@ -249,8 +257,70 @@ def augment_report(data: dict) -> str:
     return "\n".join(lines)
 
 
+def weights_report(data: dict) -> str:
+    rows = [b["extra_info"] for b in data["benchmarks"] if "kind" in b.get("extra_info", {})]
+    by_key = {(r["name"], r["kind"], r["N"]): r for r in rows}
+
+    def value(name, kind, n, field):
+        return by_key.get((name, kind, n), {}).get(field)
+
+    sizes = sorted({r["N"] for r in rows})
+    modes = ["without replacement", "with replacement"]
+    lines = [provenance(WEIGHTS_COMMAND, data)]
+    header = ["N", "fast_balance", "fast_balance, with replacement", "fast_balance, classes",
+              "fast_balance, classes, with replacement", "NumPy choice(p)", "NumPy choice(p), with replacement",
+              "fast_balance / NumPy", "fast_balance / NumPy, with replacement"]
+    for field, clock in (("cpu_indices_per_s", "CPU time of the process"), ("indices_per_s", "wall-clock time")):
+        lines += ["", f"Epoch throughput, M indices/s in {clock} (exponential weights, 5% zero; N samples per "
+                  "epoch, NumPy's choice without replacement N / 2; classes: 1,000 long-tailed classes, "
+                  'samples_per_epoch "n"):', "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for n in sizes:
+            ours = [value("fast_balance", f"epoch {m}", n, field) for m in modes]
+            classes = [value("fast_balance, classes", f"epoch {m}", n, field) for m in modes]
+            numpy = [value("numpy", f"epoch {m}", n, field) for m in modes]
+            numpy_cells = []
+            for m, rate in zip(modes, numpy):
+                estimate = value("numpy", f"epoch {m}", n, "estimated_s")
+                numpy_cells.append(millions(rate) if rate is not None or estimate is None
+                                   else f"— (estimated {seconds(estimate)})")
+            cells = [size_name(n), *map(millions, ours), *map(millions, classes), *numpy_cells,
+                     *(ratio(a, b) for a, b in zip(ours, numpy))]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Set-up (constructing the sampler; NumPy: normalising the weights to p):", "",
+              "| N | fast_balance | fast_balance, with replacement | fast_balance, classes | NumPy |",
+              "|---|---|---|---|---|"]
+    for n in sizes:
+        cells = [value("fast_balance", f"setup {m}", n, "seconds") for m in modes]
+        cells += [value("fast_balance, classes", "setup without replacement", n, "seconds"),
+                  value("numpy", "setup", n, "seconds")]
+        lines.append(f"| {size_name(n)} | " + " | ".join(map(seconds, cells)) + " |")
+    memory = sorted((r for r in rows if r["kind"].startswith("memory")),
+                    key=lambda r: (r["name"], r["N"], r["kind"] != "memory without replacement"))
+    if memory:
+        lines += ["", "Memory, bytes per sample, peak resident in a fresh process (the plan per sample of the data; an "
+                  "epoch per sample of the epoch, its output included):", "",
+                  "| sampler | N | replacement | plan kept | building, peak | first epoch, peak | output | "
+                  "extra beyond output | later epochs, peak | extra <= 16 |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in memory:
+            lines.append(
+                f"| {r['name']} | {size_name(r['N'])} | {'with' if 'with replacement' in r['kind'] else 'without'} | "
+                f"{r['plan_bytes_per_sample']:.1f} | {r['build_peak_bytes_per_sample']:.1f} | "
+                f"{r['epoch_bytes_per_sample']:.1f} | {r['output_bytes_per_sample']} | "
+                f"{r['extra_bytes_per_sample']:.1f} | "
+                f"{r['later_epoch_bytes_per_sample']:.1f} | {'yes' if r['met'] else 'no'} |"
+            )
+        worst = max(memory, key=lambda r: r["extra_bytes_per_sample"])
+        lines += ["", f"Memory: at most {worst['extra_bytes_per_sample']:.1f} extra bytes per sample beyond the output "
+                  f"({worst['name']}, N = {size_name(worst['N'])}, {worst['kind'][len('memory '):]}); target <= 16: "
+                  f"{'met' if all(r['met'] for r in memory) else 'not met'}."]
+    return "\n".join(lines)
+
+
 def kind(data: dict) -> str:
     groups = [b.get("group") or "" for b in data["benchmarks"]]
+    if any(g.startswith("weights") for g in groups):
+        return "weights"
     if any(g.startswith("streaming") for g in groups):
         return "stream"
     if any(g.startswith("augmentation") for g in groups):
@@ -262,7 +332,7 @@ def kind(data: dict) -> str:
 
 def report(data: dict) -> str:
     reports = {"pipeline": pipeline_report, "scale": scale_report, "sampler": sampler_report, "stream": stream_report,
-               "augment": augment_report}
+               "augment": augment_report, "weights": weights_report}
     return reports[kind(data)](data)
 
 

@@ -1,10 +1,13 @@
 // Draws: each class's draws of one epoch in order, read from its cursor (Cursor) and, without
-// replacement, from its pool pass by pass.
+// replacement, from its pool pass by pass, or for a class that draws by sample weight, from its
+// epoch's sequence.
 //
 // Pool: a class's members in the random order of one pass; draw G of class c over all epochs is
 // position G mod n_c of pass G div n_c (docs/determinism.md). A class's first pass
 // of an epoch may have begun in an earlier epoch: the members drawn then are "consumed", and were
 // seen once less in this epoch than the pass number says.
+// Sequence: a weighted class's draws of the epoch, all of them, as spread_copies (copy_spread.hpp)
+// writes them; made at its first draw and kept for later calls on the same epoch.
 #pragma once
 
 #include <algorithm>
@@ -14,16 +17,19 @@
 #include <stdexcept>
 #include <vector>
 
+#include "alias_table.hpp"
 #include "class_index.hpp"
+#include "copy_spread.hpp"
 #include "plan.hpp"
 #include "random.hpp"
 #include "staging.hpp"
+#include "weighted_pool.hpp"
 
 namespace fast_balance {
 
 // A class's draw cursor in one epoch (Draws): everything a draw touches, in one place for the cache.
 struct Cursor {
-  std::int64_t begin = 0;         // the class's range of the pool (and of the consumed flags)
+  std::int64_t begin = 0;         // the class's range of the pool (and of the consumed flags), or of the sequences
   std::int64_t end = 0;
   std::int64_t members = 0;       // where its members start in the class index
   std::int64_t position = 0;      // next draw's place in the pool
@@ -31,7 +37,7 @@ struct Cursor {
   std::int64_t first_offset = 0;
   std::uint64_t key_prefix = 0;   // stream_key_prefix of the pool passes; with replacement, the draw key
   std::int32_t pass = 0;          // passes begun since the epoch's first draw
-  std::int32_t loaded = -1;       // the pass whose order the pool holds
+  std::int32_t loaded = -1;       // the pass whose order the pool holds; a weighted class's 0 once its sequence is made
 };
 
 // The buffers Draws works in, kept in the Workspace between calls.
@@ -41,6 +47,11 @@ struct DrawBuffers {
   std::vector<std::uint8_t> consumed;      // per class member (in its class's pool range): emitted in the first pass before the epoch
   std::vector<std::int32_t> pass_order;    // scratch: a pass as class-local positions
   std::vector<std::uint32_t> times_seen;   // with replacement: draws of each sample so far this epoch
+  // Classes that draw by sample weight, without replacement:
+  std::vector<std::uint64_t> sequences;    // per class (CSR, in the Draws' order): its epoch's draws as words
+  std::vector<std::uint8_t> sequence_made; // per cursor: its sequence is that of sequence_epoch
+  std::int64_t sequence_epoch = -1;
+  SpreadScratch spread;
 };
 
 // The per-class draw cursors of one epoch, and the pool orders they read.
@@ -55,19 +66,42 @@ class Draws {
         buffers_(buffers),
         pack_words_(plan.options().pack_words),
         sample_bits_(bits_for(index_.num_samples() - 1)),
+        weighted_(plan.weighted().any()),
+        epoch_(epoch),
         cursors_(buffers.cursors) {
     __extension__ typedef unsigned __int128 uint128;  // epoch * quota needs up to 109 bits
     cursors_.assign(static_cast<std::size_t>(index_.num_classes()), Cursor{});
     consumed_known_.assign(cursors_.size(), 0);
+    if (weighted_) {
+      pools_.assign(cursors_.size(), nullptr);
+      tables_.assign(cursors_.size(), nullptr);
+      if (buffers_.sequence_epoch != epoch) buffers_.sequence_made.assign(cursors_.size(), 0);
+      buffers_.sequence_epoch = epoch;
+    }
     std::int64_t pool = 0;
+    std::int64_t sequences = 0;
     for (std::size_t k = 0; k < cursors_.size(); ++k) {
       const auto c = order != nullptr ? static_cast<std::size_t>(order[k]) : k;
       const auto cls = static_cast<std::int64_t>(c);
       const std::int64_t count = index_.count(cls);
       if (count == 0) continue;
-      const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(plan.quotas()[c]);
+      const std::int64_t quota = plan.quotas()[c];
+      const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(quota);
       if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
       Cursor& cursor = cursors_[k];
+      cursor.key_prefix = plan.key_prefix(c);
+      if (weighted_) {
+        pools_[k] = plan.weighted().pool(c);
+        tables_[k] = plan.weighted().table(c);
+      }
+      if (weighted_ && pools_[k] != nullptr) {
+        cursor.begin = sequences;
+        cursor.end = sequences + quota;
+        cursor.position = cursor.begin;
+        cursor.loaded = buffers_.sequence_made[k] != 0 ? 0 : -1;
+        sequences += quota;
+        continue;
+      }
       cursor.first_pass = static_cast<std::int64_t>(first_draw) / count;
       cursor.first_offset = static_cast<std::int64_t>(first_draw) % count;
       cursor.members = index_.offset(cls);
@@ -75,13 +109,12 @@ class Draws {
       cursor.end = pool + count;
       cursor.position = cursor.begin + cursor.first_offset;
       pool += count;
-      cursor.key_prefix = plan.key_prefix(c);
     }
-    const auto samples = static_cast<std::size_t>(index_.num_samples());
     if (replacement_) {
-      buffers_.times_seen.assign(samples, 0);
+      buffers_.times_seen.assign(static_cast<std::size_t>(index_.num_samples()), 0);
     } else {
-      buffers_.pool.resize(samples);
+      buffers_.pool.resize(static_cast<std::size_t>(pool));
+      if (weighted_) buffers_.sequences.resize(static_cast<std::size_t>(sequences));
     }
   }
 
@@ -94,6 +127,10 @@ class Draws {
       return;
     }
     Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    if (in_sequence(c)) {
+      ++cursor.position;
+      return;
+    }
     if (++cursor.position == cursor.end) {
       cursor.position = cursor.begin;
       ++cursor.pass;
@@ -107,6 +144,10 @@ class Draws {
       return;
     }
     Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    if (in_sequence(c)) {
+      cursor.position += count;
+      return;
+    }
     const std::int64_t size = cursor.end - cursor.begin;
     const std::int64_t place = cursor.position - cursor.begin + count;
     cursor.pass += static_cast<std::int32_t>(place / size);
@@ -116,14 +157,22 @@ class Draws {
   // Starts loading what take(c) will read: the cursor first, its pool entry a few draws later.
   void prefetch_cursor(std::int32_t c) const noexcept { __builtin_prefetch(&cursors_[static_cast<std::size_t>(c)]); }
   void prefetch_entry(std::int32_t c) const noexcept {
-    if (!replacement_) {
-      __builtin_prefetch(buffers_.pool.data() + cursors_[static_cast<std::size_t>(c)].position);
+    if (replacement_) return;
+    const std::int64_t position = cursors_[static_cast<std::size_t>(c)].position;
+    if (in_sequence(c)) {
+      __builtin_prefetch(buffers_.sequences.data() + position);
+    } else {
+      __builtin_prefetch(buffers_.pool.data() + position);
     }
   }
 
   // Starts loading the pool entries and members that take_each(c) reads first.
   void prefetch_class(std::int32_t c) const noexcept {
     const Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    if (in_sequence(c)) {
+      __builtin_prefetch(buffers_.sequences.data() + cursor.position);
+      return;
+    }
     if (!replacement_) __builtin_prefetch(buffers_.pool.data() + cursor.position);
     __builtin_prefetch(index_.members().data() + cursor.members);
   }
@@ -137,10 +186,18 @@ class Draws {
     if (replacement_) {
       const std::int64_t count = cursor.end - cursor.begin;
       const std::int64_t draw = (cursor.first_pass + cursor.pass) * count + (cursor.position - cursor.begin);
-      const auto member = static_cast<std::int64_t>(scale_to_range(
-          stream_value(cursor.key_prefix, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
-      sample = index_.members()[static_cast<std::size_t>(cursor.members + member)];
+      if (weighted_ && tables_[cls] != nullptr) {
+        sample = tables_[cls]->draw(cursor.key_prefix, static_cast<std::uint64_t>(draw));
+      } else {
+        const auto member = static_cast<std::int64_t>(scale_to_range(
+            stream_value(cursor.key_prefix, static_cast<std::uint64_t>(draw)), static_cast<std::uint64_t>(count)));
+        sample = index_.members()[static_cast<std::size_t>(cursor.members + member)];
+      }
       repeats = static_cast<std::int32_t>(buffers_.times_seen[static_cast<std::size_t>(sample)]++);
+    } else if (in_sequence(c)) {
+      const std::uint64_t word = sequence_word(cls);
+      repeats = repeats_of(word);
+      return sample_of(word);
     } else {
       if (cursor.loaded != cursor.pass) load_pass(cls, cursor.pass);
       const std::int64_t entry = buffers_.pool[static_cast<std::size_t>(cursor.position)];
@@ -159,12 +216,23 @@ class Draws {
   template <typename Emit>
   void take_each(std::int32_t c, std::int64_t count, Emit&& emit) {
     Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    if (replacement_ && weighted_ && tables_[static_cast<std::size_t>(c)] != nullptr) {
+      take_alias_run(c, count, emit);
+      return;
+    }
     if (replacement_) {
       for (std::int64_t k = 0; k < count; ++k) {
         std::int32_t repeats;
         const std::int64_t sample = take(c, repeats);
         emit(sample, repeats);
       }
+      return;
+    }
+    if (in_sequence(c)) {
+      if (cursor.loaded < 0) make_sequence(static_cast<std::size_t>(c));
+      const std::uint64_t* words = buffers_.sequences.data() + cursor.position;
+      for (std::int64_t k = 0; k < count; ++k) emit(sample_of(words[k]), repeats_of(words[k]));
+      cursor.position += count;
       return;
     }
     if (cursor.end - cursor.begin == 1) {  // every pass is the one member, and none is part-used
@@ -193,6 +261,49 @@ class Draws {
   static constexpr std::int64_t kPlacesAhead = 16;
   // Marks a pool entry whose sample was drawn in the epoch's first pass before the epoch began.
   static constexpr std::int64_t kConsumed = std::numeric_limits<std::int64_t>::min();
+
+  // take_each for a class drawing by alias table: its draws' columns are found and loaded
+  // kColumnsAhead draws before their use (a large table misses the cache).
+  template <typename Emit>
+  void take_alias_run(std::int32_t c, std::int64_t count, Emit&& emit) {
+    constexpr std::int64_t kColumnsAhead = 32;
+    Cursor& cursor = cursors_[static_cast<std::size_t>(c)];
+    const AliasTable& table = *tables_[static_cast<std::size_t>(c)];
+    const std::int64_t size = cursor.end - cursor.begin;
+    const auto first = static_cast<std::uint64_t>((cursor.first_pass + cursor.pass) * size + (cursor.position - cursor.begin));
+    std::size_t columns[kColumnsAhead];
+    const auto load = [&](std::int64_t k) {
+      const std::size_t column = table.column(cursor.key_prefix, first + static_cast<std::uint64_t>(k));
+      columns[k % kColumnsAhead] = column;
+      table.prefetch(column);
+    };
+    for (std::int64_t k = 0; k < std::min(count, kColumnsAhead); ++k) load(k);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t sample = table.sample_in(columns[k % kColumnsAhead], cursor.key_prefix, first + static_cast<std::uint64_t>(k));
+      if (k + kColumnsAhead < count) load(k + kColumnsAhead);
+      emit(sample, static_cast<std::int32_t>(buffers_.times_seen[static_cast<std::size_t>(sample)]++));
+    }
+    const std::int64_t place = cursor.position - cursor.begin + count;
+    cursor.pass += static_cast<std::int32_t>(place / size);
+    cursor.position = cursor.begin + place % size;
+  }
+
+  // Whether class c reads its draws from its epoch's sequence.
+  bool in_sequence(std::int32_t c) const noexcept { return weighted_ && pools_[static_cast<std::size_t>(c)] != nullptr; }
+
+  // The next word of class c's sequence, made first if need be.
+  std::uint64_t sequence_word(std::size_t c) {
+    Cursor& cursor = cursors_[c];
+    if (cursor.loaded < 0) make_sequence(c);
+    return buffers_.sequences[static_cast<std::size_t>(cursor.position++)];
+  }
+
+  void make_sequence(std::size_t c) {
+    Cursor& cursor = cursors_[c];
+    spread_copies(*pools_[c], cursor.end - cursor.begin, epoch_, buffers_.sequences.data() + cursor.begin, buffers_.spread);
+    cursor.loaded = 0;
+    buffers_.sequence_made[c] = 1;
+  }
 
   // Puts class c's pass `pass` (counted from the epoch's first) in the pool: the members in the
   // order of stream (seed, kPoolPass, c, absolute pass) by inside-out Fisher-Yates (member i goes
@@ -300,7 +411,11 @@ class Draws {
   DrawBuffers& buffers_;
   const bool pack_words_;
   const int sample_bits_;  // bits of the largest sample index
+  const bool weighted_;    // some class draws by sample weight
+  const std::int64_t epoch_;
   std::vector<Cursor>& cursors_;
+  std::vector<const WeightedPool*> pools_;   // per cursor, where weighted_: its weighted pool, or null
+  std::vector<const AliasTable*> tables_;    // per cursor, where weighted_: its alias table, or null
   std::vector<std::uint8_t> consumed_known_;  // per class: consumed_members was computed
 };
 

@@ -1,5 +1,6 @@
 // SamplerPlan: everything an epoch is a function of, validated and derived once per sampler: the
-// class index, the options, each class's quota, its quota group and its stream key prefix.
+// class index, the options, each class's quota, its quota group, its stream key prefix and, with
+// sample weights, the pool or alias table of each class that draws by them.
 //
 // Classes are the classes present in the labels, numbered k = 0, 1, ... by the class index;
 // streams are keyed by their class ids (docs/determinism.md), so absent ids change nothing.
@@ -18,7 +19,9 @@
 #include "class_index.hpp"
 #include "quota_groups.hpp"
 #include "random.hpp"
+#include "sample_weights.hpp"
 #include "slot_buckets.hpp"
+#include "weighted_classes.hpp"
 
 namespace fast_balance {
 
@@ -40,16 +43,20 @@ struct SamplerOptions {
 class SamplerPlan {
  public:
   // Throws std::invalid_argument when the weights or options do not fit the class index.
-  // The index is shared: samplers of several shards or options can be built on one.
+  // The index is shared: samplers of several shards or options can be built on one. Without
+  // `sample_weights` (null) every class draws its samples uniformly.
   SamplerPlan(std::shared_ptr<const ClassIndex> index, const std::vector<std::uint64_t>& weights,
-              const SamplerOptions& options)
+              const SamplerOptions& options, const SampleWeights* sample_weights = nullptr)
       : index_(checked_index(std::move(index))),
         options_(options),
         quotas_(checked_quotas(*index_, weights, options_)),
+        weighted_(sample_weights == nullptr
+                      ? WeightedClasses()
+                      : WeightedClasses(*index_, *sample_weights, quotas_, options_.seed, options_.replacement)),
         groups_(quotas_),
-        max_repeats_(repeats_bound(*index_, quotas_, options_.replacement)),
-        key_prefixes_(draw_key_prefixes(*index_, options_)),
-        fingerprint_(fingerprint_of(*index_, weights, options_)) {}
+        max_repeats_(repeats_bound(*index_, quotas_, weighted_, options_.replacement)),
+        key_prefixes_(draw_key_prefixes(*index_, weighted_, options_)),
+        fingerprint_(fingerprint_of(*index_, weights, weighted_, options_)) {}
 
   // The largest batch: a batch must fit in one window of the batched fill.
   static constexpr std::int64_t kMaxBatchSize = std::int64_t{1} << 26;
@@ -61,9 +68,12 @@ class SamplerPlan {
   // Per class: its draws in every epoch.
   const std::vector<std::int64_t>& quotas() const noexcept { return quotas_; }
   const QuotaGroups& groups() const noexcept { return groups_; }
+  // Which classes draw by sample weight, and from what.
+  const WeightedClasses& weighted() const noexcept { return weighted_; }
   // A bound on any draw's repeats in an epoch.
   std::int64_t max_repeats() const noexcept { return max_repeats_; }
-  // Class c's pool passes' key prefix (stream_key_prefix of kPoolPass); with replacement, its draw key.
+  // Class c's pool passes' key prefix (stream_key_prefix of kPoolPass); with replacement, its draw
+  // key (of kWeightedDraw where it draws by sample weight).
   std::uint64_t key_prefix(std::size_t c) const noexcept { return key_prefixes_[c]; }
   std::int64_t shard_size() const noexcept { return options_.samples_per_epoch / options_.num_shards; }
   // Identifies the stream: a hash of the labels, the weights and every option that shapes it.
@@ -109,7 +119,8 @@ class SamplerPlan {
     return apportion(options.samples_per_epoch, weights);
   }
 
-  static std::int64_t repeats_bound(const ClassIndex& index, const std::vector<std::int64_t>& quotas, bool replacement) {
+  static std::int64_t repeats_bound(const ClassIndex& index, const std::vector<std::int64_t>& quotas,
+                                    const WeightedClasses& weighted, bool replacement) {
     std::int64_t bound = 0;
     for (std::size_t c = 0; c < quotas.size(); ++c) {
       // repeats and pass numbers are int32: a sample may come at most 2^31 - 1 times per epoch.
@@ -124,25 +135,34 @@ class SamplerPlan {
         throw std::invalid_argument(name + " would be drawn more than 2^31 - 1 times per epoch with replacement, "
                                            "and repeats are int32");
       }
-      // Without replacement a draw's repeats are at most the passes it follows in the epoch.
-      if (quota > 0) bound = std::max(bound, replacement ? quota - 1 : quota / count + 1);
+      // Without replacement a draw's repeats are at most the passes it follows in the epoch, or
+      // drawing by sample weight, the most copies a sample gets less one.
+      if (const WeightedPool* pool = weighted.pool(c)) {
+        const std::int64_t copies = pool->max_copies(quota);
+        if (copies >= INT32_MAX) throw std::invalid_argument(name + " would repeat a sample 2^31 - 1 or more times per epoch");
+        bound = std::max(bound, copies - 1);
+      } else if (quota > 0) {
+        bound = std::max(bound, replacement ? quota - 1 : quota / count + 1);
+      }
     }
     return bound;
   }
 
   // Pass keys (or with replacement the draw key) differ only in their last step.
-  static std::vector<std::uint64_t> draw_key_prefixes(const ClassIndex& index, const SamplerOptions& options) {
+  static std::vector<std::uint64_t> draw_key_prefixes(const ClassIndex& index, const WeightedClasses& weighted,
+                                                       const SamplerOptions& options) {
     std::vector<std::uint64_t> prefixes(static_cast<std::size_t>(index.num_classes()));
     for (std::size_t c = 0; c < prefixes.size(); ++c) {
       const auto id = static_cast<std::uint64_t>(index.class_id(static_cast<std::int64_t>(c)));
-      prefixes[c] = options.replacement ? stream_key(options.seed, StreamDomain::kReplacementDraw, id, 0)
+      const StreamDomain draw = weighted.table(c) != nullptr ? StreamDomain::kWeightedDraw : StreamDomain::kReplacementDraw;
+      prefixes[c] = options.replacement ? stream_key(options.seed, draw, id, 0)
                                         : stream_key_prefix(options.seed, StreamDomain::kPoolPass, id);
     }
     return prefixes;
   }
 
   static std::uint64_t fingerprint_of(const ClassIndex& index, const std::vector<std::uint64_t>& weights,
-                                      const SamplerOptions& options) noexcept {
+                                      const WeightedClasses& weighted, const SamplerOptions& options) noexcept {
     std::uint64_t h = mix64(index.label_hash() ^ static_cast<std::uint64_t>(index.num_ids()));
     for (std::size_t c = 0; c < weights.size(); ++c) {
       h = mix64(h ^ static_cast<std::uint64_t>(index.class_id(static_cast<std::int64_t>(c))));
@@ -154,12 +174,15 @@ class SamplerPlan {
           static_cast<std::uint64_t>(options.shard_index)}) {
       h = mix64(h ^ value);
     }
+    // Sample weights shape the stream only where a class draws by them.
+    if (weighted.any()) h = mix64(h ^ weighted.hash());
     return h;
   }
 
   std::shared_ptr<const ClassIndex> index_;
   SamplerOptions options_;
   std::vector<std::int64_t> quotas_;
+  WeightedClasses weighted_;
   QuotaGroups groups_;
   std::int64_t max_repeats_;
   std::vector<std::uint64_t> key_prefixes_;

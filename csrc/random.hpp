@@ -31,6 +31,10 @@ enum class StreamDomain : std::uint64_t {
   kClassRank = 4,        // (epoch, 0): tie-breaking rank of the classes in the batch schedule
   kReplacementDraw = 5,  // (class, 0): independent draws of a class when sampling with replacement
   kReservoir = 6,        // (class, 0): the streaming rebalancer's reservoir choices
+  kWeightedLine = 7,     // (class, 0): the fixed order of a weighted class's line (weighted_pool.hpp)
+  kWeightedOffset = 8,   // (class, 0): where a weighted class's first epoch starts on its line
+  kCopySpread = 9,       // (class, epoch): where a weighted class's copies go in the epoch (copy_spread.hpp)
+  kWeightedDraw = 10,    // (class, 0): draws with replacement in proportion to sample weights (alias_table.hpp)
 };
 
 constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;

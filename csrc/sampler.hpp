@@ -10,6 +10,10 @@
 //   G = e * quota_c + k of the class's endless stream: without replacement that stream is the
 //   class's pool in a fresh random order for every pass (pass = G / count_c), so pools carry over
 //   epochs; with replacement draw G is an independent uniform member.
+// * With sample weights, a class whose samples weigh differently draws by them instead: without
+//   replacement each sample floor or ceil of its expected count per epoch, the fractions carried
+//   over epochs (weighted_pool.hpp), its copies spread apart (copy_spread.hpp); with replacement
+//   independent draws in proportion to the weights (alias_table.hpp).
 // * repeats = how many times the same sample was emitted at earlier positions of the epoch.
 // * Shard s of S owns the batches (unbatched: positions) congruent to s modulo S.
 // * Only classes present in the labels take part; the output labels are their class ids.
@@ -27,6 +31,7 @@
 #include "fill_batched.hpp"
 #include "fill_unbatched.hpp"
 #include "plan.hpp"
+#include "sample_weights.hpp"
 #include "staging.hpp"
 #include "workspace.hpp"
 
@@ -35,16 +40,18 @@ namespace fast_balance {
 class BalancedSampler {
  public:
   // Throws std::invalid_argument when the weights or options do not fit the class index (SamplerPlan).
-  // `weights` has one entry per class present in `index`, in its order (ClassIndex::class_ids).
+  // `weights` has one entry per class present in `index`, in its order (ClassIndex::class_ids);
+  // `sample_weights`, if given, one per sample.
   BalancedSampler(std::shared_ptr<const ClassIndex> index, const std::vector<std::uint64_t>& weights,
-                  const SamplerOptions& options)
-      : plan_(std::move(index), weights, options) {
+                  const SamplerOptions& options, const SampleWeights* sample_weights = nullptr)
+      : plan_(std::move(index), weights, options, sample_weights) {
     // Every size a batched epoch derives from the options is checked now, not at the first epoch.
     if (plan_.options().batch_size > 0) WindowLayout(plan_, plan_.num_batches());
   }
 
-  BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options)
-      : BalancedSampler(std::make_shared<const ClassIndex>(std::move(index)), weights, options) {}
+  BalancedSampler(ClassIndex index, const std::vector<std::uint64_t>& weights, const SamplerOptions& options,
+                  const SampleWeights* sample_weights = nullptr)
+      : BalancedSampler(std::make_shared<const ClassIndex>(std::move(index)), weights, options, sample_weights) {}
 
   const SamplerPlan& plan() const noexcept { return plan_; }
   const ClassIndex& index() const noexcept { return plan_.index(); }

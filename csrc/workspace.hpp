@@ -1,14 +1,12 @@
-// Workspace: the scratch buffers of one fill_epoch call, and the WorkspacePool that keeps them
-// between calls and hands one to each concurrent call.
+// Workspace: the scratch buffers of one fill_epoch call of a BalancedSampler, and the WorkspacePool
+// that keeps them between calls and hands one to each concurrent call.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
-#include <utility>
 #include <vector>
 
 #include "draws.hpp"
+#include "lease_pool.hpp"
 
 namespace fast_balance {
 
@@ -31,33 +29,7 @@ struct Workspace {
   std::vector<std::int32_t> batch_values;    // a batch's slot values in their places, unless they wait in the output's labels
 };
 
-// One cached Workspace: a call leases it, or a fresh one while another call holds it, and the
-// workspace returned last is kept.
-class WorkspacePool {
- public:
-  class Lease {
-   public:
-    explicit Lease(WorkspacePool& pool) : pool_(pool) {
-      std::lock_guard<std::mutex> lock(pool_.mutex_);
-      workspace_ = std::move(pool_.cached_);
-      if (!workspace_) workspace_ = std::make_unique<Workspace>();
-    }
-    ~Lease() {
-      std::lock_guard<std::mutex> lock(pool_.mutex_);
-      pool_.cached_ = std::move(workspace_);
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Workspace& workspace() noexcept { return *workspace_; }
-
-   private:
-    WorkspacePool& pool_;
-    std::unique_ptr<Workspace> workspace_;
-  };
-
- private:
-  std::mutex mutex_;
-  std::unique_ptr<Workspace> cached_;
-};
+// One cached Workspace per sampler (lease_pool.hpp).
+using WorkspacePool = LeasePool<Workspace>;
 
 }  // namespace fast_balance

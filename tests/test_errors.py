@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fast_balance import BalancedIndexSampler, _core
+from fast_balance import BalancedIndexSampler, WeightedIndexSampler, _core
 
 LABELS = np.array([0, 1, 1, 2, 2, 2])
 
@@ -198,3 +198,105 @@ def test_core_checks_its_own_preconditions():
     out = np.zeros(12, dtype=np.int32)
     with pytest.raises(ValueError, match="share memory"):
         sampler.fill_into(0, 0, 6, np.zeros(6, np.int64), out[:6], out[4:10])
+
+
+# -- sample weights -------------------------------------------------------------------------------
+
+BAD_WEIGHTS = [
+    ([1, 2, np.nan, 1, 1, 1], ValueError, "must be finite; nan at position 2"),
+    ([1, 2, 1, 1, np.inf, 1], ValueError, "must be finite; inf at position 4"),
+    ([1, 2, 1, -np.inf, 1, 1], ValueError, "must be finite; -inf at position 3"),
+    ([1, -0.5, 1, 1, 1, 1], ValueError, "must be >= 0; -0.5 at position 1"),
+    ([0, 0, 0, 0, 0, 0], ValueError, "are all zero"),
+    (np.ones((2, 3)), ValueError, r"must be 1-D, got shape \(2, 3\)"),
+    (np.array(["a"] * 6), TypeError, "float or integer dtype, got <U1"),
+    (np.ones(6, dtype=bool), TypeError, "float or integer dtype, got bool"),
+    (np.ones(6, dtype=complex), TypeError, "float or integer dtype, got complex128"),
+    ([1, "x", 1, 1, 1, 1], TypeError, "float or integer dtype, got <U"),
+    (np.array([1, None, 1, 1, 1, 1], dtype=object), TypeError, "numbers, got dtype object"),
+    ((w for w in [1.0] * 6), TypeError, "got a generator; materialise it first"),
+    ([], ValueError, "is empty"),
+]
+
+
+@pytest.mark.parametrize("weights, error, message", BAD_WEIGHTS)
+def test_bad_sample_weights(weights, error, message):
+    with pytest.raises(error, match="^sample_weights .*" + message):
+        BalancedIndexSampler(LABELS, sample_weights=weights)
+
+
+@pytest.mark.parametrize("weights, error, message", BAD_WEIGHTS)
+def test_bad_weights_of_a_weighted_sampler(weights, error, message):
+    with pytest.raises(error, match="^weights .*" + message):
+        WeightedIndexSampler(weights, samples_per_epoch=10)
+
+
+def test_sample_weights_of_the_wrong_length_are_refused_before_any_copy():
+    with pytest.raises(ValueError, match="sample_weights has 5 entries for 6 samples"):
+        BalancedIndexSampler(LABELS, sample_weights=np.ones(5, dtype=np.int8))
+    # Checked on the shape alone: a read-only view of a huge array is never converted.
+    huge = np.broadcast_to(np.float32(1), (10**12,))
+    with pytest.raises(ValueError, match="sample_weights has 1,000,000,000,000 entries for 6 samples"):
+        BalancedIndexSampler(LABELS, sample_weights=huge)
+    with pytest.raises(ValueError, match="weights has 1,000,000,000,000 entries, more than the 2,147,483,647"):
+        WeightedIndexSampler(huge, samples_per_epoch=10)
+
+
+def test_classes_whose_sample_weights_are_all_zero_are_named():
+    weights = np.array([1.0, 0, 0, 1, 1, 1])  # class 1 (positions 1 and 2) has only zeros
+    with pytest.raises(ValueError, match="all zero in 1 classes that the target draws from: 1"):
+        BalancedIndexSampler(LABELS, sample_weights=weights)
+    # A target that gives the class no draws needs none of its weights.
+    sampler = BalancedIndexSampler(LABELS, sample_weights=weights, target={0: 1, 2: 1})
+    assert 1 not in sampler.epoch(0).labels
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"samples_per_epoch": 0}, ValueError, "samples_per_epoch must be >= 1"),
+        ({"samples_per_epoch": "max"}, ValueError, "samples_per_epoch must be 'n' or a positive integer"),
+        ({"samples_per_epoch": 2.5}, TypeError, "samples_per_epoch must be an integer"),
+        ({"samples_per_epoch": (1 << 46) + 1}, ValueError, r"more than the 70,368,744,177,664 \(2\^46\)"),
+        ({"samples_per_epoch": 1 << 31, "replacement": True}, ValueError, "with replacement repeats are int32"),
+        ({"samples_per_epoch": 10, "batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"samples_per_epoch": 10, "num_shards": 2, "shard_index": 2}, ValueError, "shard_index must be < num_shards"),
+        ({"samples_per_epoch": 10, "seed": -1}, ValueError, "seed must be >= 0"),
+        ({"samples_per_epoch": 10, "replacement": 1}, TypeError, "replacement must be a bool"),
+    ],
+)
+def test_bad_options_of_a_weighted_sampler(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        WeightedIndexSampler([1.0, 2.0], **kwargs)
+
+
+def test_a_sample_drawn_2_to_the_31_times_an_epoch_is_refused():
+    with pytest.raises(ValueError, match="2\\^31 - 1 or more times per epoch"):
+        WeightedIndexSampler([1.0, 1e-9], samples_per_epoch=1 << 32)
+    with pytest.raises(ValueError, match="class 0 would repeat a sample 2\\^31 - 1 or more times"):
+        BalancedIndexSampler([0, 0, 1], sample_weights=[1.0, 1e-9, 1.0], samples_per_epoch=1 << 32)
+
+
+def test_weighted_core_checks_its_own_preconditions():
+    with pytest.raises(ValueError, match="sample weight nan at position 1 is not finite"):
+        _core.WeightedSampler(np.array([1.0, np.nan]), 0, 10, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="sample weight -1 at position 0 is negative"):
+        _core.WeightedSampler(np.array([-1.0]), 0, 10, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="only zero sample weights"):
+        _core.WeightedSampler(np.zeros(3), 0, 10, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="multiple of batch_size"):
+        _core.WeightedSampler(np.ones(3), 0, 10, 3, False, 1, 0)
+    index = _core.ClassIndex(LABELS, 3)
+    with pytest.raises(ValueError, match="sample_weights has 2 entries for 6 labels"):
+        _core.SampleWeights(np.ones(2), index)
+    zeros = _core.SampleWeights(np.array([1.0, 0, 0, 1, 1, 1]), index)
+    with pytest.raises(ValueError, match="class 1 has draws but only zero sample weights"):
+        _core.Sampler(index, np.ones(3, dtype=np.uint64), 0, 6, 0, False, 1, 0, zeros)
+    sampler = _core.WeightedSampler(np.ones(3), 0, 10, 0, False, 1, 0)
+    with pytest.raises(ValueError, match="outside the shard's epoch"):
+        sampler.fill(0, 0, 11)
+    with pytest.raises(OverflowError, match="epoch too large"):
+        sampler.fill(1 << 61, 0, 1)
+    out = np.zeros(12, dtype=np.int32)
+    with pytest.raises(ValueError, match="share memory"):
+        sampler.fill_into(0, 0, 4, out[:8].view(np.int64), out[6:10])

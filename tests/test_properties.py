@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import weighted_reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stream_reference import StreamModel
 
-from fast_balance import BalancedIndexSampler, _core
+from fast_balance import BalancedIndexSampler, WeightedIndexSampler, _core
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -154,3 +155,69 @@ def test_stream_rebalancer_keeps_its_contract(case):
         for n, label in enumerate(out_labels, start=1):
             counts[label] += 1
             assert all(n * w // total <= k <= -(-n * w // total) for k, w in zip(counts, weights))
+
+
+@st.composite
+def weighted_cases(draw):
+    weights = draw(st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e6), st.integers(1, 20).map(float)),
+                            min_size=1, max_size=40).filter(any))
+    options = dict(
+        samples_per_epoch=draw(st.integers(1, 400)),
+        batch_size=draw(st.one_of(st.none(), st.integers(1, 12))),
+        replacement=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**64 - 1)),
+    )
+    return weights, options, draw(st.integers(0, 10**6)), draw(st.integers(0, 400))
+
+
+@SETTINGS
+@given(weighted_cases())
+def test_weighted_epochs_keep_the_contract(case):
+    weights, options, epoch_number, cut = case
+    sampler = WeightedIndexSampler(weights, **options)
+    e = sampler.epoch(epoch_number)
+    size = len(sampler)
+    assert e.indices.shape == e.repeats.shape == (size,)
+    seen = Counter()
+    for index, repeats in zip(e.indices.tolist(), e.repeats.tolist()):
+        assert repeats == seen[index]
+        seen[index] += 1
+    assert all(weights[i] > 0 for i in seen)
+    if not options["replacement"]:
+        expected = sampler.expected_counts
+        counts = np.bincount(e.indices, minlength=len(weights))
+        assert np.all((counts >= np.floor(expected - 1e-9)) & (counts <= np.ceil(expected + 1e-9)))
+    indices, repeats = weighted_reference.weighted_sampler_epoch(
+        weights, sampler.samples_per_epoch, epoch_number, options["seed"], options["replacement"])
+    assert e.indices.tolist() == indices and e.repeats.tolist() == repeats
+    cut = min(cut, size)
+    assert np.array_equal(np.concatenate([sampler.epoch(epoch_number, 0, cut).indices,
+                                          sampler.epoch(epoch_number, cut).indices]), e.indices)
+
+
+@SETTINGS
+@given(
+    weights=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=20),
+    samples_per_epoch=st.integers(-5, 300),
+    batch_size=st.integers(-2, 10),
+    replacement=st.booleans(),
+    num_shards=st.integers(-1, 4),
+    shard_index=st.integers(-1, 4),
+    epoch=st.integers(-2, 2**62),
+    window=st.tuples(st.integers(-3, 300), st.integers(-3, 300)),
+)
+def test_weighted_core_refuses_bad_input_without_crashing(
+    weights, samples_per_epoch, batch_size, replacement, num_shards, shard_index, epoch, window
+):
+    # Straight into the core, past the Python checks: it must raise, never crash or hang.
+    try:
+        sampler = _core.WeightedSampler(np.array(weights, dtype=np.float64), 3, samples_per_epoch, batch_size,
+                                        replacement, num_shards, shard_index)
+    except (ValueError, TypeError, OverflowError):
+        return
+    start, stop = window
+    try:
+        indices, repeats = sampler.fill(epoch, start, stop)
+    except (ValueError, TypeError, OverflowError):
+        return
+    assert np.all((indices >= 0) & (indices < len(weights))) and np.all(repeats >= 0)

@@ -10,6 +10,7 @@
 
 #include "../class_index.hpp"
 #include "../random.hpp"
+#include "../sample_weights.hpp"
 #include "../sampler.hpp"
 #include "check.hpp"
 #include "sampler_cases.hpp"
@@ -256,8 +257,75 @@ void test_absent_classes_take_no_part() {
   }
 }
 
+// Equal sample weights change no stream; unequal ones keep slices and shards equal to the epoch
+// on every fill path, with and without replacement.
+void test_sample_weights() {
+  const auto labels = long_tailed_labels(6, 3000);
+  const auto n = static_cast<std::int64_t>(labels.size());
+  const auto index = std::make_shared<const ClassIndex>(ClassIndex::from_labels(labels.data(), n, 6));
+  std::vector<double> equal(static_cast<std::size_t>(n), 2.5);
+  std::vector<double> unequal(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) unequal[static_cast<std::size_t>(i)] = labels[static_cast<std::size_t>(i)] == 1 ? 1.0 : static_cast<double>(1 + i % 5);
+  const fast_balance::SampleWeights same = fast_balance::SampleWeights::of_classes(equal, *index);
+  const fast_balance::SampleWeights varied = fast_balance::SampleWeights::of_classes(unequal, *index);
+  for (const std::int64_t batch : {std::int64_t{0}, std::int64_t{16}}) {
+    for (const bool replacement : {false, true}) {
+      SamplerOptions options;
+      options.seed = 4;
+      options.batch_size = batch;
+      options.replacement = replacement;
+      options.samples_per_epoch = 6 * 16 * 600;
+      const std::string name = "batch " + std::to_string(batch) + (replacement ? " with" : " without") + " replacement";
+      const std::vector<std::uint64_t> weights(6, 1);
+      const BalancedSampler plain(index, weights, options);
+      const BalancedSampler equal_weights(index, weights, options, &same);
+      const Epoch a = run(plain, 2, 0, options.samples_per_epoch);
+      const Epoch b = run(equal_weights, 2, 0, options.samples_per_epoch);
+      check(a.indices == b.indices && a.repeats == b.repeats && plain.plan().fingerprint() == equal_weights.plan().fingerprint(),
+            name + ": equal sample weights change nothing");
+      const BalancedSampler weighted(index, weights, options, &varied);
+      const Epoch whole = run(weighted, 2, 0, options.samples_per_epoch);
+      check(whole.indices != a.indices && weighted.plan().fingerprint() != plain.plan().fingerprint(),
+            name + ": unequal weights make another stream");
+      std::map<std::int64_t, std::int32_t> emitted;
+      bool consistent = true;
+      for (std::size_t t = 0; t < whole.indices.size(); ++t) {
+        consistent = consistent && labels[static_cast<std::size_t>(whole.indices[t])] == whole.labels[t];
+        consistent = consistent && whole.repeats[t] == emitted[whole.indices[t]]++;
+      }
+      check(consistent, name + ": weighted labels and repeats");
+      std::vector<std::int64_t> joined;
+      for (const auto& cut : {std::pair<std::int64_t, std::int64_t>{0, 100}, {100, 20000}, {20000, options.samples_per_epoch}}) {
+        const Epoch part = run(weighted, 2, cut.first, cut.second);
+        joined.insert(joined.end(), part.indices.begin(), part.indices.end());
+      }
+      check(joined == whole.indices, name + ": weighted slices equal the epoch");
+      options.num_shards = 2;
+      options.shard_index = 1;
+      const BalancedSampler shard(index, weights, options, &varied);
+      const Epoch part = run(shard, 2, 0, options.samples_per_epoch / 2);
+      bool interleaved = true;
+      for (std::int64_t j = 0; j < options.samples_per_epoch / 2; ++j) {
+        const std::int64_t global = batch > 0 ? ((j / batch) * 2 + 1) * batch + j % batch : j * 2 + 1;
+        interleaved = interleaved && part.indices[static_cast<std::size_t>(j)] == whole.indices[static_cast<std::size_t>(global)];
+      }
+      check(interleaved, name + ": a weighted shard interleaves to the epoch");
+    }
+  }
+  std::vector<double> zero_class = unequal;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (labels[static_cast<std::size_t>(i)] == 5) zero_class[static_cast<std::size_t>(i)] = 0;
+  }
+  const fast_balance::SampleWeights zeros = fast_balance::SampleWeights::of_classes(zero_class, *index);
+  SamplerOptions options;
+  options.samples_per_epoch = 600;
+  check_throws<std::invalid_argument>([&] { BalancedSampler(index, std::vector<std::uint64_t>(6, 1), options, &zeros); },
+                                      "a class with draws but only zero sample weights");
+}
+
 void run_all() {
   test_sampler_semantics();
+  test_sample_weights();
   test_whole_epochs_equal_their_slices_on_every_fill_path();
   test_pools_cover_each_class_once_per_pass();
   test_sampler_preconditions();

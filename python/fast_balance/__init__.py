@@ -8,6 +8,7 @@ from .iterator import SamplerIterator
 from .label_sets import LabelSets, as_label_sets, class_frequencies, repeat_factors
 from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
+from .weighted_sampler import WeightedEpoch, WeightedIndexSampler
 from .weights import class_weights
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
@@ -17,6 +18,8 @@ __all__ = [
     "LabelSets",
     "SamplerIterator",
     "StreamRebalancer",
+    "WeightedEpoch",
+    "WeightedIndexSampler",
     "__version__",
     "as_label_sets",
     "class_frequencies",

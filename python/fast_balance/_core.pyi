@@ -30,6 +30,7 @@ class Sampler:
         replacement: bool,
         num_shards: int,
         shard_index: int,
+        sample_weights: SampleWeights | None = None,
     ) -> None: ...
     @property
     def quotas(self) -> npt.NDArray[np.int64]: ...
@@ -48,6 +49,36 @@ class Sampler:
         indices: npt.NDArray[np.int64],
         labels: npt.NDArray[np.int32],
         repeats: npt.NDArray[np.int32],
+    ) -> None: ...
+
+class SampleWeights:
+    def __init__(self, weights: npt.NDArray[np.float64], index: ClassIndex) -> None: ...
+    @property
+    def hash(self) -> int: ...
+    def integers(self) -> npt.NDArray[np.uint32]: ...
+
+class WeightedSampler:
+    _max_samples: int  # a limit passed up from the core (class attribute)
+    def __init__(
+        self,
+        weights: npt.NDArray[np.float64],
+        seed: int,
+        samples_per_epoch: int,
+        batch_size: int,
+        replacement: bool,
+        num_shards: int,
+        shard_index: int,
+    ) -> None: ...
+    @property
+    def shard_size(self) -> int: ...
+    @property
+    def fingerprint(self) -> int: ...
+    @property
+    def num_samples(self) -> int: ...
+    def integer_weights(self) -> npt.NDArray[np.uint32]: ...
+    def fill(self, epoch: int, start: int, stop: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]: ...
+    def fill_into(
+        self, epoch: int, start: int, stop: int, indices: npt.NDArray[np.int64], repeats: npt.NDArray[np.int32]
     ) -> None: ...
 
 class OutputPool:

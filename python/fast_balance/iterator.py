@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Union
+from typing import Protocol, Union
 
 import numpy as np
 
 from ._checks import check_int
-
-if TYPE_CHECKING:
-    from .sampler import BalancedIndexSampler
 
 # An epoch is read this many samples at a time.
 _CHUNK = 1 << 20
@@ -21,7 +18,25 @@ Item = Union[int, np.ndarray]
 STATE_KEYS = ("fingerprint", "epoch", "position")
 
 
-def check_state(state: object, sampler: BalancedIndexSampler) -> tuple[int, int]:
+class _Slice(Protocol):
+    @property
+    def indices(self) -> np.ndarray: ...
+
+
+class IndexPlan(Protocol):
+    """What a cursor needs of a sampler: `BalancedIndexSampler` and `WeightedIndexSampler` are such plans."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def max_epoch(self) -> int: ...
+    @property
+    def batch_size(self) -> int | None: ...
+    def __len__(self) -> int: ...
+    def epoch(self, epoch: int, start: int = 0, stop: int | None = None) -> _Slice: ...
+
+
+def check_state(state: object, sampler: IndexPlan) -> tuple[int, int]:
     """``(epoch, position)`` of a state dict of ``sampler``'s stream, else a clear error.
 
     A state names the sampler it belongs to (its fingerprint), an epoch and a position that is a
@@ -57,7 +72,7 @@ class SamplerIterator:
 
     Parameters
     ----------
-    sampler : BalancedIndexSampler
+    sampler : BalancedIndexSampler or WeightedIndexSampler
     epoch, position : int
         Where the first item comes from (position: a whole number of batches).
     epochs : int, optional
@@ -75,7 +90,7 @@ class SamplerIterator:
     True
     """
 
-    def __init__(self, sampler: BalancedIndexSampler, epoch: int = 0, position: int = 0, epochs: int | None = None):
+    def __init__(self, sampler: IndexPlan, epoch: int = 0, position: int = 0, epochs: int | None = None):
         self._sampler = sampler
         self._step = sampler.batch_size or 1
         self._epochs = None if epochs is None else check_int("epochs", epochs, minimum=1)

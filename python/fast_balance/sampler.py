@@ -12,6 +12,7 @@ from . import _core
 from ._checks import check_bool, check_int, check_seed
 from .iterator import SamplerIterator
 from .labels import MAX_CLASSES, normalize_labels
+from .sample_weights import normalize_sample_weights
 from .weights import Target, check_weights, integer_weights, present_class_weights
 
 SamplesPerEpoch = Union[str, int]
@@ -79,12 +80,19 @@ def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights:
     return size
 
 
-def _output_views(out: object, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first ``size`` elements of each of the three ``out`` arrays, checked for ``fill_into``."""
-    if not isinstance(out, tuple) or len(out) != 3:
-        raise TypeError("out must be an Epoch (or a tuple) of three arrays: indices, labels, repeats")
+OUTPUT_FIELDS = (("indices", np.int64), ("labels", np.int32), ("repeats", np.int32))
+
+
+def output_views(
+    out: object, size: int, fields: tuple[tuple[str, type], ...] = OUTPUT_FIELDS, kind: str = "an Epoch"
+) -> tuple[np.ndarray, ...]:
+    """The first ``size`` elements of each ``out`` array (one per field), checked for ``fill_into``."""
+    names = tuple(name for name, _ in fields)
+    if not isinstance(out, tuple) or len(out) != len(fields):
+        count = {2: "two", 3: "three"}.get(len(fields), str(len(fields)))
+        raise TypeError(f"out must be {kind} (or a tuple) of {count} arrays: {', '.join(names)}")
     views = []
-    for name, array, dtype in zip(("indices", "labels", "repeats"), out, (np.int64, np.int32, np.int32)):
+    for (name, dtype), array in zip(fields, out):
         if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
             raise TypeError(f"out.{name} must be a 1-D {np.dtype(dtype).name} array")
         if not array.flags.c_contiguous or not array.flags.writeable:
@@ -92,12 +100,11 @@ def _output_views(out: object, size: int) -> tuple[np.ndarray, np.ndarray, np.nd
         if array.shape[0] < size:
             raise ValueError(f"out.{name} has {array.shape[0]} elements, {size} are needed")
         views.append(array[:size])
-    names = ("indices", "labels", "repeats")
-    for a in range(3):
-        for b in range(a + 1, 3):
+    for a in range(len(views)):
+        for b in range(a + 1, len(views)):
             if size and np.shares_memory(views[a], views[b]):
-                raise ValueError(f"out.{names[a]} and out.{names[b]} share memory; give three separate arrays")
-    return views[0], views[1], views[2]
+                raise ValueError(f"out.{names[a]} and out.{names[b]} share memory; give separate arrays")
+    return tuple(views)
 
 
 class BalancedIndexSampler:
@@ -146,6 +153,14 @@ class BalancedIndexSampler:
         The shard this sampler yields: batches (or, unbatched, positions) ``shard_index,
         shard_index + num_shards, ...`` of the global epoch. The shards' union is the epoch; each
         shard's batches are stratified.
+    sample_weights : array_like of float, optional
+        A non-negative weight per sample (hard examples up, noisy labels down). Quotas still come
+        from ``target``; inside a class, a sample's expected count per epoch is proportional to
+        its weight. Without replacement every sample comes floor or ceil of its expected count
+        each epoch, the fractions carry over epochs (a sample expected 0.25 times comes about
+        every fourth epoch) and its copies are spread through the epoch. With replacement, draws
+        are independent, in proportion to the weights. A class whose samples all weigh the same
+        draws exactly as without weights. See the guide, ``docs/guide/weights.md``.
 
     Examples
     --------
@@ -157,6 +172,18 @@ class BalancedIndexSampler:
     [10, 10]
     >>> len(sampler), int(epoch.repeats.max()) > 0
     (180, True)
+
+    With sample weights, the first sample of class 1 is expected three times as often as the
+    others of its class, and every sample comes floor or ceil of its expected count:
+
+    >>> weights = np.where(np.arange(100) == 90, 3.0, 1.0)
+    >>> weighted = fast_balance.BalancedIndexSampler(labels, sample_weights=weights, seed=1)
+    >>> expected = weighted.expected_counts
+    >>> expected[90:93].tolist()
+    [22.5, 7.5, 7.5]
+    >>> counts = np.bincount(weighted.epoch(0).indices, minlength=100)
+    >>> bool(np.all((np.floor(expected) <= counts) & (counts <= np.ceil(expected))))
+    True
     """
 
     def __init__(
@@ -171,8 +198,10 @@ class BalancedIndexSampler:
         seed: int = 0,
         num_shards: int = 1,
         shard_index: int = 0,
+        sample_weights: npt.ArrayLike | None = None,
     ) -> None:
         array, inferred = normalize_labels(labels)
+        values = None if sample_weights is None else normalize_sample_weights(sample_weights, array.size)
         if num_classes is None:
             num_classes = inferred
         num_classes = check_int("num_classes", num_classes, minimum=1, maximum=MAX_CLASSES)
@@ -193,7 +222,8 @@ class BalancedIndexSampler:
         # The core copies the labels (4 bytes each) and groups them (8 bytes each); counting them
         # densely costs 8 bytes per id up to the largest label, used only when that is near N.
         dense_ids = inferred if inferred < 2 * array.size + 1024 else 0
-        needed = 12 * array.size + 8 * dense_ids
+        # Sample weights: a copy (8 bytes each), their integers (4) and the weighted classes' lines (8).
+        needed = 12 * array.size + 8 * dense_ids + (20 * array.size if values is not None else 0)
         if needed > physical_memory():
             raise ValueError(
                 f"a sampler of {array.size:,} labels needs about {_gib(needed)}, more than this machine's "
@@ -204,6 +234,10 @@ class BalancedIndexSampler:
         float_weights = present_class_weights(target, classes, counts, num_classes)
         check_weights(float_weights, "target", classes)
         weights = integer_weights(float_weights)
+        core_weights = None
+        if values is not None:
+            _check_weighted_classes(values, array, classes, float_weights)
+            core_weights = _core.SampleWeights(values, index)
         unit = (batch_size or 1) * num_shards
         size = _epoch_size(samples_per_epoch, counts, weights, unit)
         if batch_size is not None and size // batch_size > MAX_BATCHES:
@@ -211,7 +245,10 @@ class BalancedIndexSampler:
                 f"an epoch of {size:,} samples in batches of {batch_size} has {size // batch_size:,} batches, "
                 f"more than the {MAX_BATCHES:,} (2^31 - 1) an epoch can hold"
             )
-        self._core = _core.Sampler(index, weights, seed, size, batch_size or 0, replacement, num_shards, shard_index)
+        self._core = _core.Sampler(
+            index, weights, seed, size, batch_size or 0, replacement, num_shards, shard_index, core_weights
+        )
+        self._sample_weights = core_weights
         self._index = index
         self._outputs = _core.OutputPool()
         self._classes = classes
@@ -233,7 +270,10 @@ class BalancedIndexSampler:
 
     # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
     def __reduce__(self) -> tuple[Any, tuple[np.ndarray, dict[str, Any]]]:
-        return (_rebuild, (self._index.labels(), self._options))
+        options = dict(self._options)
+        if self._sample_weights is not None:  # the integers the core draws by give the same stream
+            options["sample_weights"] = self._sample_weights.integers()
+        return (_rebuild, (self._index.labels(), options))
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -273,6 +313,23 @@ class BalancedIndexSampler:
     def samples_per_epoch(self) -> int:
         """Samples in one epoch over all shards."""
         return self._samples_per_epoch
+
+    @property
+    def expected_counts(self) -> np.ndarray:
+        """Each sample's expected count in an epoch over all shards (float64, sums to samples_per_epoch).
+
+        ``quota_c * w_i / W_c`` for sample i of class c (``W_c`` its class's total weight), or
+        ``quota_c / count_c`` without sample weights; from the integer weights the core draws by.
+        """
+        labels = self._index.labels().astype(np.int64)
+        quotas = self.quotas.astype(np.float64)
+        if self._sample_weights is None:
+            weights = np.ones(labels.size)
+        else:
+            weights = self._sample_weights.integers().astype(np.float64)
+        totals = np.bincount(labels, weights=weights, minlength=self._num_classes)
+        expected: np.ndarray = quotas[labels] * weights / np.where(totals > 0, totals, 1.0)[labels]
+        return expected
 
     @property
     def batch_size(self) -> int | None:
@@ -365,11 +422,11 @@ class BalancedIndexSampler:
                     f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples ({_gib(size)}), more "
                     f"than this machine's {_gib(physical_memory())}; ask for slices with start and stop"
                 )
-            views = self._outputs.take(stop - start)
+            indices, labels, repeats = self._outputs.take(stop - start)
         else:
-            views = _output_views(out, stop - start)
-        self._core.fill_into(epoch, start, stop, *views)
-        return Epoch(*views)
+            indices, labels, repeats = output_views(out, stop - start)
+        self._core.fill_into(epoch, start, stop, indices, labels, repeats)
+        return Epoch(indices, labels, repeats)
 
     def iterator(self, epoch: int = 0, position: int = 0, epochs: int | None = None) -> SamplerIterator:
         """A cursor over the stream from ``(epoch, position)``: `SamplerIterator`.
@@ -383,6 +440,18 @@ class BalancedIndexSampler:
         """Epoch 0, once (sample indices, or one array per batch). For another epoch, or a
         checkpointed position, use ``iterator(epoch)``."""
         return SamplerIterator(self, 0, 0, epochs=1)
+
+
+def _check_weighted_classes(values: np.ndarray, labels: np.ndarray, classes: np.ndarray, target: np.ndarray) -> None:
+    """ValueError naming the classes that the target draws from but whose sample weights are all zero."""
+    totals = np.bincount(labels.astype(np.int64, copy=False), weights=values)[classes]
+    empty = classes[(totals == 0) & (target > 0)]
+    if empty.size:
+        shown = ", ".join(map(str, empty[:20].tolist())) + (" ..." if empty.size > 20 else "")
+        raise ValueError(
+            f"sample_weights are all zero in {empty.size:,} classes that the target draws from: {shown}. "
+            "Give them a positive weight somewhere, or weight 0 in the target."
+        )
 
 
 def _rebuild(labels: np.ndarray, options: dict[str, Any]) -> BalancedIndexSampler:

@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace fast_balance_bindings {
@@ -20,10 +21,21 @@ py::array_t<T> to_numpy(const std::vector<T>& values) {
   return out;
 }
 
+// Sample weights as the bindings take them: float64, C-contiguous (converted once if not).
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+// The caller's sample weights, checked and copied by one read (register_sample_weights.cpp).
+std::vector<double> read_weights(const DoubleArray& weights);
+
+// Output arrays that a fill writes must not overlap (register_sampler.cpp).
+void check_separate(const py::array& a, const py::array& b, const char* names);
+
 void register_class_index(py::module_& m);
 void register_sampler(py::module_& m);
 void register_output_pool(py::module_& m);
 void register_rebalancer(py::module_& m);
 void register_apportion(py::module_& m);
+void register_sample_weights(py::module_& m);
+void register_weighted_sampler(py::module_& m);
 
 }  // namespace fast_balance_bindings

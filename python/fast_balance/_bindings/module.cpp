@@ -8,4 +8,6 @@ PYBIND11_MODULE(_core, m) {
   fast_balance_bindings::register_output_pool(m);
   fast_balance_bindings::register_rebalancer(m);
   fast_balance_bindings::register_apportion(m);
+  fast_balance_bindings::register_sample_weights(m);
+  fast_balance_bindings::register_weighted_sampler(m);
 }

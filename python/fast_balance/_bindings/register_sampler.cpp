@@ -8,6 +8,7 @@
 #include "bindings.hpp"
 #include "class_index.hpp"
 #include "plan.hpp"
+#include "sample_weights.hpp"
 #include "sampler.hpp"
 #include "staging.hpp"
 
@@ -25,7 +26,10 @@ void check_slice(const BalancedSampler& sampler, std::int64_t start, std::int64_
   }
 }
 
-// The batched fill keeps each place's staged draw in its output label: the arrays must not overlap.
+}  // namespace
+
+// Output arrays must not overlap: a fill reads back what it wrote (the batched fill keeps each
+// place's staged draw in its output label, the weighted fill its words in the indices).
 void check_separate(const py::array& a, const py::array& b, const char* names) {
   const auto* a_begin = static_cast<const char*>(a.data());
   const auto* b_begin = static_cast<const char*>(b.data());
@@ -33,14 +37,13 @@ void check_separate(const py::array& a, const py::array& b, const char* names) {
   if (overlap) throw py::value_error(std::string("output arrays ") + names + " share memory");
 }
 
-}  // namespace
-
 void register_sampler(py::module_& m) {
   py::class_<BalancedSampler>(m, "Sampler")
       .def(py::init([](std::shared_ptr<ClassIndex> index,
                        const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& weights,
                        std::uint64_t seed, std::int64_t samples_per_epoch, std::int64_t batch_size, bool replacement,
-                       std::int64_t num_shards, std::int64_t shard_index) {
+                       std::int64_t num_shards, std::int64_t shard_index,
+                       std::shared_ptr<const fast_balance::SampleWeights> sample_weights) {
              std::vector<std::uint64_t> weight_values(weights.data(), weights.data() + weights.size());
              fast_balance::SamplerOptions options;
              options.seed = seed;
@@ -50,10 +53,11 @@ void register_sampler(py::module_& m) {
              options.num_shards = num_shards;
              options.shard_index = shard_index;
              py::gil_scoped_release release;
-             return std::make_unique<BalancedSampler>(std::move(index), weight_values, options);
+             return std::make_unique<BalancedSampler>(std::move(index), weight_values, options, sample_weights.get());
            }),
            py::arg("index"), py::arg("weights"), py::arg("seed"), py::arg("samples_per_epoch"),
-           py::arg("batch_size"), py::arg("replacement"), py::arg("num_shards"), py::arg("shard_index"))
+           py::arg("batch_size"), py::arg("replacement"), py::arg("num_shards"), py::arg("shard_index"),
+           py::arg("sample_weights") = py::none())
       .def_property_readonly("quotas", [](const BalancedSampler& s) { return to_numpy(s.quotas()); },
                              "Draws of each present class per epoch, in the index's class order.")
       .def_property_readonly("shard_size", &BalancedSampler::shard_size)
