@@ -1,4 +1,5 @@
 """``fast-balance inspect DIR``: class counts, imbalance, unreadable files and a histogram PNG.
+``fast-balance inspect --manifest FILE.csv``: a multi-label manifest (`inspect_manifest`).
 
 The folder is listed as ``from_directory`` lists it (hidden files and folders ignored) and every
 file gets `fast_balance.files.check_image_file`'s structure check, without decoding.
@@ -17,10 +18,15 @@ from .plots import write_histogram
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the ``inspect`` sub-command."""
-    parser = commands.add_parser("inspect", help="describe a folder of class sub-folders of images")
-    parser.add_argument("directory")
-    parser.add_argument("--png", help="histogram image to write (default: DIRECTORY_histogram.png beside the folder, "
-                                      "never inside it)")
+    parser = commands.add_parser("inspect", help="describe a folder of class sub-folders of images, or a "
+                                                 "multi-label manifest (--manifest)")
+    parser.add_argument("directory", nargs="?")
+    parser.add_argument("--manifest", help="a CSV of path,labels (labels separated by spaces or ';'): per-class "
+                                           "frequencies before and after repeat factor sampling")
+    parser.add_argument("--threshold", type=float, default=1e-3, help="repeat factor threshold t (default: 1e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled epoch (--manifest)")
+    parser.add_argument("--png", help="histogram image to write (default: DIRECTORY_histogram.png beside the "
+                                      "folder, never inside it)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -41,6 +47,13 @@ def default_png(directory: str) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    if (args.directory is None) == (args.manifest is None):
+        raise ValueError("inspect takes a DIRECTORY or --manifest FILE.csv (one of them)")
+    if args.manifest is not None:
+        from . import inspect_manifest
+
+        inspect_manifest.run(args)
+        return
     paths, labels, names = list_image_files(args.directory)
     problems = check_image_files(paths, progress=not args.no_progress)
     counts = np.bincount(labels, minlength=len(names))

@@ -63,6 +63,22 @@ def bank_members(quotas: np.ndarray, class_counts: np.ndarray, labels: np.ndarra
     return members[:capacity].astype(np.int64)
 
 
+def repeated_members(expected_counts: np.ndarray, capacity: int) -> np.ndarray:
+    """Samples expected more than once per epoch, most-drawn first, at most ``capacity`` (for a
+    sampler without classes, as for label sets).
+
+    Examples
+    --------
+    >>> repeated_members(np.array([1.0, 2.5, 1.5, 0.5]), capacity=5).tolist()
+    [1, 2]
+    """
+    repeated = np.flatnonzero(expected_counts > 1)
+    if capacity <= 0 or repeated.size == 0:
+        return np.empty(0, dtype=np.int64)
+    order = repeated[np.argsort(-expected_counts[repeated], kind="stable")]
+    return order[:capacity].astype(np.int64)
+
+
 @dataclass
 class DecodeBank:
     """Decoded images of some samples, and where each sample's image is (-1: not in the bank)."""

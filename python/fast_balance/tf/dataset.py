@@ -4,10 +4,14 @@ The pipeline is composed of stages kept in their own modules: the rows of each p
 the files it can read (`screening`), the decode bank (`bank`), reading (`reading`, decoding in
 `decode`), augmentation (`augment`) and its placement (`placement`), and the labels' encoding
 (`label_mode`). `fast_balance.tf.directory` builds it from a folder, as Keras does.
+
+Labels given as label sets (multi-label) take repeat factor sampling instead of class pools: a
+`WeightedIndexSampler` of the LVIS repeat factors, and multi-hot labels gathered in the graph.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,14 +20,16 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from .._checks import ON_ERROR, check_bool, check_choice, check_int, check_seed, suggest_keywords
+from .._checks import ON_ERROR, check_bool, check_choice, check_int, check_seed, is_number, suggest_keywords
 from ..files import substitutes
+from ..label_sets import LabelSets, as_label_sets, repeat_factors
 from ..sampler import BalancedIndexSampler, SamplesPerEpoch
+from ..weighted_sampler import WeightedIndexSampler
 from ..weights import Target
 from .augment import AugmentPolicy, apply_policy, batch_key, check_policy, check_value_range
-from .bank import DecodeBank, bank_budget, bank_members, build_bank
+from .bank import DecodeBank, bank_budget, bank_members, build_bank, repeated_members
 from .decode import image_spec
-from .label_mode import check_label_mode, encode_labels
+from .label_mode import check_label_mode, encode_labels, multi_hot_encoder
 from .placement import augment_device as resolve_device
 from .placement import map_on_device
 from .reading import batch_reader
@@ -52,9 +58,75 @@ class PipelineReport:
         self.epochs_started += 1
 
 
+def _is_label_sets(labels: object) -> bool:
+    """Whether ``labels`` are label sets (one set of classes per sample) rather than class ids."""
+    if isinstance(labels, LabelSets) or (hasattr(labels, "tocsr") and hasattr(labels, "shape")):
+        return True
+    if isinstance(labels, np.ndarray):
+        return labels.ndim == 2
+    if isinstance(labels, (list, tuple)):
+        return any(isinstance(row, (list, tuple, set, frozenset, range, np.ndarray)) for row in labels)
+    return False
+
+
+def _shards_of(options: dict[str, Any], input_context: tf.distribute.InputContext | None) -> dict[str, Any]:
+    shards = dict(num_shards=options.pop("num_shards"), shard_index=options.pop("shard_index"))
+    if input_context is not None:
+        if shards != {"num_shards": 1, "shard_index": 0}:
+            raise TypeError("give input_context or num_shards/shard_index, not both")
+        shards = {"num_shards": input_context.num_input_pipelines, "shard_index": input_context.input_pipeline_id}
+    return shards
+
+
+def _check_shard(sampler: BalancedIndexSampler | WeightedIndexSampler, shards: dict[str, int], batch_size: int) -> None:
+    if (sampler.num_shards, sampler.shard_index) != (shards["num_shards"], shards["shard_index"]):
+        raise ValueError(
+            f"the sampler is shard {sampler.shard_index} of {sampler.num_shards}, the arguments ask for "
+            f"{shards['shard_index']} of {shards['num_shards']}"
+        )
+    if sampler.batch_size != batch_size:
+        raise ValueError(f"batch_size {batch_size} differs from the sampler's {sampler.batch_size}")
+
+
+def _repeat_factor_sampler(
+    sets: LabelSets,
+    sampler: object,
+    batch_size: int,
+    seed: int,
+    input_context: tf.distribute.InputContext | None,
+    options: dict[str, Any],
+    threshold: object,
+) -> WeightedIndexSampler:
+    """Repeat factor sampling of label sets: the sampler given, checked, or a `WeightedIndexSampler`
+    of the repeat factors with an epoch of their rounded sum."""
+    shards = _shards_of(options, input_context)
+    target, size = options["target"], options["samples_per_epoch"]
+    if not (isinstance(target, str) and target == "balanced"):
+        raise ValueError(
+            f"labels are label sets: they are balanced by repeat factors, not a target; got target={target!r}")
+    if not is_number(threshold) or not (math.isfinite(float(threshold)) and 0 < float(threshold) <= 1):  # type: ignore[arg-type]
+        raise ValueError(f"repeat_threshold must be in (0, 1], got {threshold!r}")
+    if sampler is not None:
+        if not isinstance(sampler, WeightedIndexSampler):
+            raise TypeError(f"with label sets, sampler must be a fast_balance.WeightedIndexSampler, got "
+                            f"{type(sampler).__name__}")
+        if sampler.num_samples != len(sets):
+            raise ValueError(f"the sampler was built for {sampler.num_samples} samples, not {len(sets)}")
+        _check_shard(sampler, shards, batch_size)
+        return sampler
+    factors = repeat_factors(sets, float(threshold))  # type: ignore[arg-type]
+    if isinstance(size, str):
+        if size != "max":
+            raise ValueError(f"with label sets, samples_per_epoch is the rounded sum of the repeat factors (the "
+                             f"default) or an int, got {size!r}")
+        size = max(1, round(float(factors.sum())))
+    return WeightedIndexSampler(factors, samples_per_epoch=size, replacement=options["replacement"],
+                                batch_size=batch_size, seed=seed, **shards)
+
+
 def _sampler_for(
     labels: np.ndarray,
-    sampler: BalancedIndexSampler | None,
+    sampler: BalancedIndexSampler | WeightedIndexSampler | None,
     batch_size: int,
     seed: int,
     input_context: tf.distribute.InputContext | None,
@@ -62,24 +134,14 @@ def _sampler_for(
     num_samples: int,
 ) -> BalancedIndexSampler:
     """The sampler given, checked against the other arguments, or one built from them."""
-    shards = dict(num_shards=options.pop("num_shards"), shard_index=options.pop("shard_index"))
-    if input_context is not None:
-        if shards != {"num_shards": 1, "shard_index": 0}:
-            raise TypeError("give input_context or num_shards/shard_index, not both")
-        shards = {"num_shards": input_context.num_input_pipelines, "shard_index": input_context.input_pipeline_id}
+    shards = _shards_of(options, input_context)
     if sampler is None:
         return BalancedIndexSampler(labels, batch_size=batch_size, seed=seed, **shards, **options)
     if not isinstance(sampler, BalancedIndexSampler):
         raise TypeError(f"sampler must be a fast_balance.BalancedIndexSampler, got {type(sampler).__name__}")
-    if (sampler.num_shards, sampler.shard_index) != (shards["num_shards"], shards["shard_index"]):
-        raise ValueError(
-            f"the sampler is shard {sampler.shard_index} of {sampler.num_shards}, the arguments ask for "
-            f"{shards['shard_index']} of {shards['num_shards']}"
-        )
+    _check_shard(sampler, shards, batch_size)
     if int(sampler.class_counts.sum()) != num_samples:
         raise ValueError(f"the sampler was built for {int(sampler.class_counts.sum())} samples, not {num_samples}")
-    if sampler.batch_size != batch_size:
-        raise ValueError(f"batch_size {batch_size} differs from the sampler's {sampler.batch_size}")
     return sampler
 
 
@@ -103,7 +165,8 @@ def balanced_dataset(
     replacement: bool = False,
     num_shards: int = 1,
     shard_index: int = 0,
-    sampler: BalancedIndexSampler | None = None,
+    sampler: BalancedIndexSampler | WeightedIndexSampler | None = None,
+    repeat_threshold: float = 1e-3,
     augment: AugmentPolicy = "repeats",
     augment_options: Mapping[str, object] | None = None,
     augment_device: str | None = "auto",
@@ -117,6 +180,9 @@ def balanced_dataset(
     with_indices: bool = False,
 ) -> tf.data.Dataset:
     """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, C], labels int32 [B])``.
+
+    With label sets (multi-label), repeat factor sampling and ``(images, labels float32 [B, num_classes])``
+    multi-hot: see ``labels``.
 
     Each pass over the dataset (each Keras epoch) is the sampler's next epoch, so
     ``model.fit(ds, epochs=3)`` sees three different balanced epochs.
@@ -137,8 +203,17 @@ def balanced_dataset(
     ----------
     paths : sequence of str
         Image files (JPEG, PNG, BMP, GIF).
-    labels : array_like of int
-        Class of each path.
+    labels : array_like of int, or label sets
+        Class of each path (a 1-D array of ints). Or, for multi-label data, the set of classes of
+        each path: a list of lists, a 2-D multi-hot array, a SciPy sparse matrix or a
+        `fast_balance.LabelSets` (anything `fast_balance.as_label_sets` reads). Label sets are
+        sampled by repeat factors (LVIS): a `fast_balance.WeightedIndexSampler` of
+        `fast_balance.repeat_factors` (``repeat_threshold``), with an epoch of the factors' rounded
+        sum (or an int ``samples_per_epoch``), each image floor or ceil of its factor times;
+        ``label_mode`` must be ``"multi_hot"``, ``target`` stays "balanced", and ``repeats`` drive
+        augmentation as for classes. The decode bank holds the images expected more than once per
+        epoch; with ``on_error="skip"`` a bad file is replaced by any readable one, whose own
+        labels are yielded.
     image_size : (height, width) or int
     batch_size : int
     value_range : (low, high)
@@ -167,6 +242,8 @@ def balanced_dataset(
     label_mode : str or None
         As Keras: "int" (default), int32 [B]; "categorical", float32 one-hot [B, num_classes];
         "binary", float32 [B, 1] (two classes); None: the dataset yields images only.
+        "multi_hot", float32 [B, num_classes] of 0 and 1: the only mode of label sets, and only
+        for them.
     num_classes : int, optional
         Class ids are [0, num_classes); defaults to ``max(labels) + 1``. The width of the one-hot
         labels of ``label_mode="categorical"``.
@@ -183,8 +260,11 @@ def balanced_dataset(
         As `fast_balance.BalancedIndexSampler`.
     shard_index : int
         As `fast_balance.BalancedIndexSampler`.
-    sampler : BalancedIndexSampler, optional
-        A sampler to use instead (its batch size, shard and samples must match).
+    sampler : BalancedIndexSampler or WeightedIndexSampler, optional
+        A sampler to use instead (its batch size, shard and samples must match); a
+        `fast_balance.WeightedIndexSampler` for label sets.
+    repeat_threshold : float in (0, 1]
+        Label sets only: the threshold t of the repeat factors, 1e-3 as in LVIS.
     augment : "repeats", "all", "none" or callable
         ``"repeats"``: augment oversampled duplicates (sampler ``repeats >= 1``) and leave first
         views clean. ``"all"``, ``"none"``, or ``fn(images, mask) -> images`` (for example Keras
@@ -259,11 +339,17 @@ def balanced_dataset(
     ([12, 16, 16, 3], [4, 4, 4])
     """
     files = np.asarray([os.fspath(p) for p in paths], dtype=object)
-    classes_of = np.asarray(labels)
     if files.size == 0:
         raise ValueError("paths is empty")
-    if classes_of.ndim != 1 or classes_of.shape[0] != files.size:
-        raise ValueError(f"paths and labels differ in length: {files.size} paths, {classes_of.shape} labels")
+    sets = as_label_sets(labels, num_classes, name="labels") if _is_label_sets(labels) else None
+    if sets is not None:
+        if len(sets) != files.size:
+            raise ValueError(f"paths and labels differ in length: {files.size} paths, {len(sets)} label sets")
+        classes_of = np.zeros(files.size, dtype=np.int64)  # one pool: a bad file's substitute is any readable one
+    else:
+        classes_of = np.asarray(labels)
+        if classes_of.ndim != 1 or classes_of.shape[0] != files.size:
+            raise ValueError(f"paths and labels differ in length: {files.size} paths, {classes_of.shape} labels")
     spec = image_spec(image_size, color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, fast_jpeg)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_seed(seed)
@@ -280,9 +366,16 @@ def balanced_dataset(
                                            replacement=replacement, num_shards=num_shards, shard_index=shard_index)
     if num_classes is not None:
         sampler_options["num_classes"] = check_int("num_classes", num_classes, minimum=1)
-    sampler = _sampler_for(classes_of, sampler, batch_size, seed, input_context, sampler_options, files.size)
-    classes = sampler.num_classes
-    label_mode = check_label_mode(label_mode, classes)
+    chosen: BalancedIndexSampler | WeightedIndexSampler
+    if sets is not None:
+        chosen = _repeat_factor_sampler(sets, sampler, batch_size, seed, input_context, sampler_options,
+                                        repeat_threshold)
+        classes = sets.num_classes
+    else:
+        chosen = _sampler_for(classes_of, sampler, batch_size, seed, input_context, sampler_options, files.size)
+        classes = chosen.num_classes
+    sampler = chosen
+    label_mode = check_label_mode(label_mode, classes, multi_label=sets is not None)
     if with_indices and label_mode is None:
         raise ValueError("with_indices yields (images, labels, indices): it needs a label_mode")
 
@@ -293,13 +386,17 @@ def balanced_dataset(
         bad = np.array([p in report.skipped for p in files], dtype=bool)
         substitute = substitutes(classes_of.astype(np.int64), bad, seed, paths=list(files), reasons=report.skipped)
 
-    members = bank_members(sampler.quotas, sampler.class_counts, classes_of, budget // spec.nbytes)
+    if isinstance(chosen, WeightedIndexSampler):
+        members = repeated_members(chosen.expected_counts, budget // spec.nbytes)
+    else:
+        members = bank_members(chosen.quotas, chosen.class_counts, classes_of, budget // spec.nbytes)
     if substitute is not None:
         members = members[substitute[members] == members]
     bank: DecodeBank = build_bank(files, members, spec, constant=epochs is not None, progress=progress)
     report.bank_images, report.bank_bytes = bank.size, bank.size * spec.nbytes
 
-    maker = RowMaker(sampler, bank.slot_of, substitute, on_epoch=report.epoch_started)
+    maker = RowMaker(chosen, bank.slot_of, substitute, on_epoch=report.epoch_started)
+    multi_hot = None if sets is None else multi_hot_encoder(sets.indptr, sets.indices, classes)
     read = batch_reader(files, spec, batch_size, bank, check=True, hint=hint, remember=epochs is None)
 
     def finish(
@@ -307,7 +404,7 @@ def balanced_dataset(
         batch: tf.Tensor,
     ) -> tf.Tensor | tuple[tf.Tensor, ...]:
         images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, options, value_range)
-        encoded = encode_labels(batch_labels, label_mode, classes)
+        encoded = encode_labels(batch_labels, label_mode, classes) if multi_hot is None else multi_hot(indices)
         if encoded is None:
             return images
         return (images, encoded, indices) if with_indices else (images, encoded)

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..sampler import BalancedIndexSampler
+from ..weighted_sampler import WeightedEpoch, WeightedIndexSampler
 
 #: The columns of a row, in order.
 ROW_FIELDS = ("indices", "labels", "repeats", "slots", "epoch", "batch")
@@ -30,13 +31,15 @@ class RowMaker:
     """Turns a slice of a sampler's epoch into rows, with unreadable samples substituted.
 
     ``substitute[i]`` is the sample read in place of sample i (itself when it is readable); a
-    substituted draw counts as a repeat, so the augmentation policy treats it as one.
+    substituted draw counts as a repeat, so the augmentation policy treats it as one. A
+    `WeightedIndexSampler` (label sets) has no classes: its rows' label column is 0, and the labels
+    are gathered from the indices later.
     ``on_epoch(hit_rate)`` is told the share of each epoch's draws served by the decode bank.
     """
 
     def __init__(
         self,
-        sampler: BalancedIndexSampler,
+        sampler: BalancedIndexSampler | WeightedIndexSampler,
         bank_slot: np.ndarray,
         substitute: np.ndarray | None,
         on_epoch: Callable[[float], None] | None = None,
@@ -57,6 +60,7 @@ class RowMaker:
             replaced = self.substitute[indices] != indices
             indices = self.substitute[indices]
             repeats = np.where(replaced, np.maximum(repeats, 1), repeats).astype(np.int32)
+        labels = np.zeros_like(repeats) if isinstance(drawn, WeightedEpoch) else drawn.labels
         slots = self.bank_slot[indices]
         if self.on_epoch is not None:
             self.on_epoch(float(np.mean(slots >= 0)) if slots.size else 0.0)
@@ -66,7 +70,7 @@ class RowMaker:
         epochs = np.full(batches.size, epoch, dtype=np.int64)
         return (
             indices.reshape(-1, size),
-            drawn.labels.reshape(-1, size),
+            labels.reshape(-1, size),
             repeats.reshape(-1, size),
             slots.reshape(-1, size),
             epochs,
