@@ -8,7 +8,7 @@ front ends wrap a plan and never look inside it, so any plan drops in.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast
 
 from .sampler import Epoch
 
@@ -22,7 +22,6 @@ SLICES_PER_EPOCH = 16
 MIN_SLICE = 1 << 20
 
 
-@runtime_checkable
 class Plan(Protocol):
     """The interface of a pure sampler, as the framework front ends use it."""
 
@@ -59,8 +58,7 @@ def check_plan(plan: object) -> Plan:
             f"plan must be a sampler of fast_balance (such as fast_balance.BalancedIndexSampler); "
             f"{type(plan).__name__} has no {', '.join(missing)}"
         )
-    assert isinstance(plan, Plan)
-    return plan
+    return cast(Plan, plan)
 
 
 def slice_size(plan: Plan) -> int:

@@ -14,11 +14,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from torch.utils.data import DataLoader  # noqa: E402
+from torch_helpers import BATCH_SIZE, labels, stratified, tag_repeats  # noqa: E402
 
 from fast_balance import BalancedIndexSampler  # noqa: E402
 from fast_balance.torch import BalancedBatchSampler, BalancedSampler, RepeatsDataset  # noqa: E402
-
-from torch_helpers import BATCH_SIZE, labels, stratified, tag_repeats  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # torchdata 0.11 calls an API that torch 2.13 deprecates.
@@ -32,7 +31,8 @@ def plan_batches(plan, epoch):
 def test_two_spawned_workers_give_the_plans_batches_with_their_repeats():
     sampler = BalancedBatchSampler(labels(), batch_size=BATCH_SIZE, seed=2, with_repeats=True)
     dataset = RepeatsDataset(list(range(len(labels()))), tag_repeats)
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=2, multiprocessing_context="spawn")
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=2, multiprocessing_context="spawn",
+                        persistent_workers=True)
     epochs = []
     for epoch in range(2):
         sampler.set_epoch(epoch)

@@ -6,14 +6,11 @@ import json
 
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import torch.multiprocessing  # noqa: E402
-
-from fast_balance import BalancedIndexSampler  # noqa: E402
-
+multiprocessing = pytest.importorskip("torch.multiprocessing")
 from ddp_worker import EPOCHS, train  # noqa: E402
 from torch_helpers import BATCH_SIZE, labels, stratified  # noqa: E402
+
+from fast_balance import BalancedIndexSampler  # noqa: E402
 
 WORLD = 2
 
@@ -21,7 +18,7 @@ WORLD = 2
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
-    torch.multiprocessing.spawn(train, args=(WORLD, str(folder)), nprocs=WORLD, join=True)
+    multiprocessing.spawn(train, args=(WORLD, str(folder)), nprocs=WORLD, join=True)
     return [json.loads((folder / f"rank{rank}.json").read_text()) for rank in range(WORLD)]
 
 

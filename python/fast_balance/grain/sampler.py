@@ -40,7 +40,7 @@ _SLICE = 1 << 20
 
 
 @dataclasses.dataclass(slots=True)
-class BalancedRecordMetadata(grain.RecordMetadata):  # type: ignore[misc]
+class BalancedRecordMetadata(grain.RecordMetadata):
     """Grain's RecordMetadata, and what the plan says of the record."""
 
     label: int = -1  #: its class

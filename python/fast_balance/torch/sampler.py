@@ -71,6 +71,9 @@ class _PlanSampler(Generic[T]):
     def _items_step(self) -> int:
         return 1
 
+    def __len__(self) -> int:
+        raise NotImplementedError
+
     @classmethod
     def _plan_for(cls, labels: npt.ArrayLike, num_replicas: int | None, rank: int | None,
                   options: dict[str, Any]) -> BalancedIndexSampler:

@@ -12,13 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_helpers import BATCH_SIZE, labels, stratified  # noqa: E402
+
 import fast_balance  # noqa: E402
 import fast_balance.torch.repeats  # noqa: E402
 import fast_balance.torch.sampler  # noqa: E402
 from fast_balance import BalancedIndexSampler  # noqa: E402
 from fast_balance.torch import BalancedBatchSampler, BalancedSampler, Draw, RepeatsDataset  # noqa: E402
-
-from torch_helpers import BATCH_SIZE, labels, stratified  # noqa: E402
 
 
 def plan_batches(plan, epoch):
