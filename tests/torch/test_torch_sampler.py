@@ -174,3 +174,14 @@ def test_more_than_2_24_samples():
     assert all(np.bincount(rare[batch], minlength=2).tolist() == [32, 32] for batch in batches)
     with pytest.raises(RuntimeError, match="2\\^24"):
         next(iter(torch.utils.data.WeightedRandomSampler(torch.ones(size, dtype=torch.float64), 10)))
+
+
+def test_an_iteration_that_has_not_begun_is_begun_again_where_it_was_to_begin():
+    # DataLoader with workers calls iter() twice before reading; a resume survives that.
+    sampler = BalancedSampler(labels(), seed=4)
+    sampler.load_state_dict(sampler.state_at(2, 100))
+    iter(sampler)
+    assert list(sampler) == sampler.plan.epoch(2, 100).indices.tolist()
+    stream = iter(sampler)  # epoch 3, begun: a new iteration starts the epoch again
+    next(stream)
+    assert list(sampler) == sampler.plan.epoch(3).indices.tolist()

@@ -12,6 +12,7 @@ nothing per index.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
@@ -37,10 +38,12 @@ T = TypeVar("T")
 class _Pass:
     """The position of one iteration over an epoch: ``stop`` minus the unread items of the part."""
 
-    __slots__ = ("epoch", "items", "step", "stop")
+    __slots__ = ("epoch", "items", "start", "started", "step", "stop")
 
     def __init__(self, epoch: int, position: int, step: int) -> None:
         self.epoch = epoch
+        self.start = position
+        self.started = False  # asked for an item yet
         self.stop = position  # samples up to the end of the current part
         self.step = step  # samples per item
         self.items: Iterator[Any] = iter(())
@@ -190,17 +193,24 @@ class _PlanSampler(Generic[T]):
 
     # -- iteration ---------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[T]:
+        run = self._pass
         if self._resume is not None:
             epoch, position = self._resume
             self._resume = None
+        elif run is not None and not run.started and run.start < len(self._plan):
+            # DataLoader makes an iterator and replaces it before reading (workers), StatefulDataLoader
+            # before restoring: an iteration that has not begun is begun again where it was to begin.
+            epoch, position = run.epoch, run.start
         else:
             epoch, position = self._epoch, 0
         # An epoch with nothing left is done before its (empty) iteration is even started.
         self._epoch = epoch if position < len(self._plan) else epoch + 1
         run = self._pass = _Pass(epoch, position, self._step)
-        return self._run(run)
+        # chain takes the items of each part at C speed; the generator runs once per part.
+        return itertools.chain.from_iterable(self._parts(run))
 
-    def _run(self, run: _Pass) -> Iterator[T]:
+    def _parts(self, run: _Pass) -> Iterator[Iterator[T]]:
+        run.started = True
         plan = self._plan
         length, size = len(plan), slice_size(plan)
         part = max(self._step, _PART // self._step * self._step)
@@ -213,7 +223,7 @@ class _PlanSampler(Generic[T]):
                 repeats = epoch.repeats[begin:end] if self._with_repeats else None
                 run.items = iter(self._items(epoch.indices[begin:end], repeats))
                 run.stop = start + end
-                yield from run.items
+                yield run.items
             start = stop
         if self._pass is run:  # the epoch is done: the next iteration goes through the next one
             self._epoch = run.epoch + 1
