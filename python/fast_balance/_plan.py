@@ -18,8 +18,8 @@ PLAN_ATTRIBUTES = ("epoch", "batch_size", "num_batches", "fingerprint", "num_sha
 #: An epoch is asked of the plan in slices of at most this many samples (16 bytes each), and at
 #: most about this many slices per epoch: each slice walks the epoch's schedule once.
 MAX_SLICE = 1 << 24
-SLICES_PER_EPOCH = 16
-MIN_SLICE = 1 << 20
+SLICES_PER_EPOCH = 8
+MIN_SLICE = 1 << 22
 
 
 class Plan(Protocol):

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("grain.python")
 
-from guides import run_guide  # noqa: E402
+from guides import run_guide
 
 
 def test_grain_guide_runs(tmp_path):

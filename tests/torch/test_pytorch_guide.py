@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("torchdata")
 
-from guides import run_guide  # noqa: E402
+from guides import run_guide
 
 
 def test_pytorch_guide_runs(tmp_path):

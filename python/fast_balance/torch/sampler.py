@@ -33,6 +33,7 @@ from .repeats import Draw
 _PART = 1 << 16
 
 T = TypeVar("T")
+S = TypeVar("S", bound="_PlanSampler[Any]")
 
 
 class _Pass:
@@ -87,8 +88,8 @@ class _PlanSampler(Generic[T]):
         return BalancedIndexSampler(labels, num_shards=num_replicas, shard_index=rank, **options)
 
     @classmethod
-    def from_plan(cls, plan: Plan, *, num_replicas: int | None = None, rank: int | None = None,
-                  with_repeats: bool = False) -> Any:
+    def from_plan(cls: type[S], plan: Plan, *, num_replicas: int | None = None, rank: int | None = None,
+                  with_repeats: bool = False) -> S:
         """A sampler over the epochs of ``plan``, a sampler of this package built for one shard.
 
         ``plan`` must be this process's shard (``num_shards``, ``shard_index``): checked against
