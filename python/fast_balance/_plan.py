@@ -16,9 +16,10 @@ from .sampler import Epoch
 PLAN_ATTRIBUTES = ("epoch", "batch_size", "num_batches", "fingerprint", "num_shards", "shard_index", "max_epoch")
 
 #: An epoch is asked of the plan in slices of at most this many samples (16 bytes each), and at
-#: most about this many slices per epoch: each slice walks the epoch's schedule once.
-MAX_SLICE = 1 << 24
-SLICES_PER_EPOCH = 8
+#: most about this many slices per epoch: a slice of a batched epoch walks the epoch's schedule up
+#: to its start (1.3 to 2.6 s per slice at 1e8 samples in 10 classes).
+MAX_SLICE = 1 << 25
+SLICES_PER_EPOCH = 4
 MIN_SLICE = 1 << 22
 
 
