@@ -170,7 +170,7 @@ def balanced_pipeline(data: Digits, seed: int, augment: str):
 
     options = {} if augment == "none" else {"augment_options": DIGIT_AUGMENT}
     ds = fbt.from_directory(data.train_dir, image_size=IMAGE_SIZE, batch_size=BATCH, seed=seed,
-                            augment=augment, progress=False, **options)
+                            samples_per_epoch="max", augment=augment, progress=False, **options)
     return ds.repeat()  # every repetition is the sampler's next epoch
 
 

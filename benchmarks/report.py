@@ -1,11 +1,12 @@
-"""Markdown tables for the README from pytest-benchmark JSON files.
+"""Markdown tables for the performance page (docs/performance.md) from pytest-benchmark JSON files.
 
     python benchmarks/report.py benchmarks/sampler.json [benchmarks/pipeline.json] [benchmarks/scale.json]
-    python benchmarks/report.py --readme README.md benchmarks/*.json   # refreshes the README's tables
+    python benchmarks/report.py --page docs/performance.md benchmarks/{sampler,pipeline,stream,scale}.json  # the page
 
-A file is read as the image-pipeline benchmark when one of its groups contains "image pipeline",
-as the scale benchmark when all its groups are "scale", as the sampler benchmark otherwise.
-All figures come from each benchmark's ``extra_info``.
+A file is read as the streaming benchmark when one of its groups starts with "streaming", as the
+image-pipeline benchmark when one contains "image pipeline", as the scale benchmark when all its
+groups are "scale", as the sampler benchmark otherwise. All figures come from each benchmark's
+``extra_info``; each kind's table goes into the page's ``<!-- benchmark:KIND -->`` block.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ PIPELINE_COMMAND = (
 )
 PLAIN_PIPELINE = "plain tf.data (unbalanced)"
 BASELINES = ["numpy", "blog Example 1", "tf sample_from_datasets"]
-BASELINE_TITLES = {name: "NumPy" if name == "numpy" else name for name in BASELINES}
+BASELINE_TITLES = {"numpy": "NumPy", "blog Example 1": "blog Example 1",
+                   "tf sample_from_datasets": "tf sample_from_datasets"}
 NOT_RUN = "—"
 
 
@@ -168,14 +170,12 @@ def scale_report(data: dict) -> str:
     ]
     for row in (b["extra_info"] for b in data["benchmarks"]):
         out = row["samples"]
+        memory = f"{row['peak_extra_bytes'] / 2**30:.2f} GiB"
         lines.append(
-            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} "
-            f"| {millions(row['indices_per_s']) if out else NOT_RUN}"
-            f" | {row['peak_extra_bytes'] / 2**30:.2f} GiB | {row['peak_extra_bytes'] / out:.1f} |"
+            f"| {row['kind']} | {out:,} | {seconds(row['seconds'])} | {millions(row['indices_per_s'])}"
+            f" | {memory} | {row['peak_extra_bytes'] / out:.1f} |"
             if out else
-            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} "
-            f"| {row['peak_extra_bytes'] / 2**30:.2f} GiB"
-            f" | {NOT_RUN} |"
+            f"| {row['kind']} | {NOT_RUN} | {seconds(row['seconds'])} | {NOT_RUN} | {memory} | {NOT_RUN} |"
         )
     return "\n".join(lines)
 
@@ -217,11 +217,11 @@ def report(data: dict) -> str:
     return reports[kind(data)](data)
 
 
-def replace_block(text: str, name: str, table: str) -> str:
+def replace_block(text: str, name: str, table: str, page: str = "the page") -> str:
     """Replaces what stands between ``<!-- benchmark:NAME -->`` and ``<!-- /benchmark:NAME -->``."""
     begin, end = f"<!-- benchmark:{name} -->", f"<!-- /benchmark:{name} -->"
     if begin not in text or end not in text:
-        raise SystemExit(f"README has no {begin} ... {end} block")
+        raise SystemExit(f"{page} has no {begin} ... {end} block")
     head, rest = text.split(begin, 1)
     return head + begin + "\n" + table + "\n" + end + rest.split(end, 1)[1]
 
@@ -229,19 +229,20 @@ def replace_block(text: str, name: str, table: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="pytest-benchmark --benchmark-json output")
-    parser.add_argument("--readme", help="write each table into this file's <!-- benchmark:KIND --> block")
+    parser.add_argument("--page", help="write each table into this markdown file's <!-- benchmark:KIND --> block "
+                                       "(docs/performance.md)")
     args = parser.parse_args(argv)
     tables = []
     for path in args.files:
         with open(path) as file:
             data = json.load(file)
         tables.append((kind(data), report(data)))
-    if args.readme:
-        with open(args.readme) as file:
+    if args.page:
+        with open(args.page) as file:
             text = file.read()
         for name, table in tables:
-            text = replace_block(text, name, table)
-        with open(args.readme, "w") as file:
+            text = replace_block(text, name, table, args.page)
+        with open(args.page, "w") as file:
             file.write(text)
     else:
         print("\n\n".join(table for _, table in tables))

@@ -6,9 +6,12 @@ names the argument and the value it got. The core checks its own preconditions a
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import numbers
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -22,6 +25,7 @@ SEED_LIMIT = 1 << 64
 INT64_LIMIT = 1 << 63
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_int(value: object) -> bool:
@@ -47,7 +51,7 @@ def check_int(name: str, value: object, minimum: int | None = None, maximum: int
     """
     if not is_int(value):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    number: int = int(value)  # type: ignore[call-overload]
+    number = int(cast(int, value))
     if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {number}")
     if maximum is not None and number > maximum:
@@ -88,3 +92,33 @@ def check_choice(name: str, value: T, choices: Sequence[T]) -> T:
         listed = ", ".join(repr(choice) for choice in choices)
         raise ValueError(f"{name} must be one of {listed}; got {value!r}")
     return value
+
+
+def unknown_keyword(function: str, name: str, known: Sequence[str]) -> TypeError:
+    """The TypeError of Python's own for an unexpected keyword, with the closest known name.
+
+    Examples
+    --------
+    >>> unknown_keyword("from_directory", "bath_size", ["batch_size", "seed"])
+    TypeError("from_directory() got an unexpected keyword argument 'bath_size'; did you mean 'batch_size'?")
+    """
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def suggest_keywords(function: F) -> F:
+    """``function`` with its signature kept, whose unknown keyword arguments fail naming it and the
+    closest valid argument (Python's own error names neither the closest name nor, for a function
+    that passes ``**options`` on, the function that was called)."""
+    parameters = inspect.signature(function).parameters
+    known = [name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for name in kwargs:
+            if name not in parameters:
+                raise unknown_keyword(function.__name__, name, known)
+        return function(*args, **kwargs)
+
+    return cast(F, checked)

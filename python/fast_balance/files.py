@@ -32,7 +32,7 @@ import os
 import stat
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Union
 
@@ -77,13 +77,55 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def list_image_files(directory: StrPath) -> tuple[list[str], np.ndarray, list[str]]:
+def walk_image_files(folder: str, follow_links: bool = False) -> list[str]:
+    """Image files anywhere inside ``folder``, in Keras' order: folder by folder in sorted order of
+    their paths, each folder's files sorted by name (``keras.utils.image_dataset_from_directory``
+    lists them so, and its ``labels`` lists and file splits follow that order). Hidden files and
+    folders are left out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ("b.png", "a/z.jpg", "a/.hidden.jpg", "notes.txt"):
+    ...     os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
+    ...     open(os.path.join(root, name), "wb").close()
+    >>> [os.path.relpath(p, root) for p in walk_image_files(root)]
+    ['b.png', 'a/z.jpg']
+    """
+    walked = []
+    for root, folders, files in os.walk(folder, followlinks=follow_links):
+        folders[:] = [name for name in folders if not _hidden(name)]  # os.walk does not enter pruned folders
+        walked.append((root, files))
+    return [
+        os.path.join(root, file)
+        for root, files in sorted(walked, key=lambda entry: entry[0])
+        for file in sorted(files)
+        if not _hidden(file) and file.lower().endswith(IMAGE_EXTENSIONS)
+    ]
+
+
+def class_folders(directory: StrPath) -> list[str]:
+    """The sorted names of the class sub-folders of ``directory`` (hidden ones left out)."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise ValueError(f"image directory {directory!r} does not exist or is not a directory")
+    return sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not _hidden(entry.name))
+
+
+def list_image_files(
+    directory: StrPath,
+    class_names: Sequence[str] | None = None,
+    follow_links: bool = False,
+) -> tuple[list[str], np.ndarray, list[str]]:
     """Image files of a folder with one sub-folder per class, as ``keras.utils.image_dataset_from_directory``.
 
-    Class names are the sorted sub-folder names; files ending in .jpg, .jpeg, .png, .bmp or .gif
-    (any case) anywhere inside a class folder belong to it, in sorted order. Hidden files and
-    folders (names starting with "."), such as ``.ipynb_checkpoints`` or macOS ``._`` files, are
-    ignored at every level.
+    Class names are the sorted sub-folder names, or ``class_names`` (some or all of them, in the
+    order given: only their folders are read); files ending in .jpg, .jpeg, .png, .bmp or .gif
+    (any case) anywhere inside a class folder belong to it, in Keras' order (`walk_image_files`).
+    Hidden files and folders (names starting with "."), such as ``.ipynb_checkpoints`` or macOS
+    ``._`` files, are ignored at every level (Keras ignores hidden class folders only). Symbolic
+    links to folders inside a class folder are followed with ``follow_links`` only, as in Keras.
 
     Returns
     -------
@@ -100,34 +142,35 @@ def list_image_files(directory: StrPath) -> tuple[list[str], np.ndarray, list[st
     >>> paths, labels, class_names = list_image_files(root)
     >>> class_names, labels.tolist()
     (['crack', 'normal'], [0, 1, 1])
+    >>> list_image_files(root, class_names=["normal", "crack"])[1].tolist()
+    [0, 0, 1]
     """
     directory = os.fspath(directory)
-    if not os.path.isdir(directory):
-        raise ValueError(f"image directory {directory!r} does not exist or is not a directory")
-    class_names = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not _hidden(entry.name))
-    if not class_names:
+    folders = class_folders(directory)
+    if not folders:
         raise ValueError(f"image directory {directory!r} has no class sub-folders")
+    if class_names is not None:
+        class_names = [str(name) for name in class_names]
+        unknown = [name for name in class_names if name not in folders]
+        if unknown or len(set(class_names)) != len(class_names) or not class_names:
+            raise ValueError(
+                f"class_names must name sub-folders of {directory!r}, each once: it has {folders}, got {class_names}"
+            )
+        folders = class_names
     paths: list[str] = []
     labels: list[int] = []
     empty = []
-    for label, name in enumerate(class_names):
-        found: list[str] = []
-        for root, folders, files in os.walk(os.path.join(directory, name)):
-            folders[:] = [folder for folder in folders if not _hidden(folder)]  # os.walk does not enter pruned folders
-            found.extend(
-                os.path.join(root, file)
-                for file in files
-                if not _hidden(file) and file.lower().endswith(IMAGE_EXTENSIONS)
-            )
+    for label, name in enumerate(folders):
+        found = walk_image_files(os.path.join(directory, name), follow_links)
         if not found:
             empty.append(name)
-        paths.extend(sorted(found))
+        paths.extend(found)
         labels.extend([label] * len(found))
     if empty:
         raise ValueError(
             f"class folders with no images ({', '.join(IMAGE_EXTENSIONS)}) in {directory!r}: {', '.join(empty)}"
         )
-    return paths, np.asarray(labels, dtype=np.int32), class_names
+    return paths, np.asarray(labels, dtype=np.int32), list(folders)
 
 
 def describe_classes(paths: Sequence[str], labels: np.ndarray) -> list[str]:
@@ -509,7 +552,7 @@ def check_image_file(path: StrPath) -> str | None:
             return f"unreadable ({error.strerror or error})"
 
 
-def check_image_files(paths: Sequence[str], progress: bool = True) -> dict[str, str]:
+def check_image_files(paths: Iterable[StrPath], progress: bool = True) -> dict[str, str]:
     """``{path: reason}`` for the files that `check_image_file` rejects; a progress bar on large lists.
 
     Files are checked on a few threads, since checking mostly waits on storage.
@@ -519,14 +562,14 @@ def check_image_files(paths: Sequence[str], progress: bool = True) -> dict[str, 
     >>> check_image_files(["no/such/file.jpg"], progress=False)
     {'no/such/file.jpg': 'missing'}
     """
-    paths = [os.fspath(p) for p in paths]
-    with ThreadPoolExecutor(min(_CHECK_THREADS, max(1, len(paths)))) as pool:
-        reasons = pool.map(check_image_file, paths)
-        if progress and len(paths) >= _PROGRESS_FROM:
+    names = [os.fspath(p) for p in paths]
+    with ThreadPoolExecutor(min(_CHECK_THREADS, max(1, len(names)))) as pool:
+        reasons = pool.map(check_image_file, names)
+        if progress and len(names) >= _PROGRESS_FROM:
             try:
                 from tqdm.auto import tqdm
 
-                reasons = tqdm(reasons, total=len(paths), desc="checking images", unit="file")
+                reasons = tqdm(reasons, total=len(names), desc="checking images", unit="file")
             except ImportError:  # the progress bar is a nicety
                 pass
-        return {path: reason for path, reason in zip(paths, reasons) if reason is not None}
+        return {path: reason for path, reason in zip(names, reasons) if reason is not None}

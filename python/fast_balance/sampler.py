@@ -140,10 +140,12 @@ class BalancedIndexSampler:
         and in random order inside each stretch.
     seed : int
         In [0, 2**64); the whole stream is determined by it.
-    num_shards, shard_index : int
-        This sampler yields shard ``shard_index`` of ``num_shards`` disjoint shards: batches
-        (or, unbatched, positions) ``shard_index, shard_index + num_shards, ...`` of the global
-        epoch. The shards' union is the epoch; each shard's batches are stratified.
+    num_shards : int
+        The number of disjoint shards the global epoch is split into.
+    shard_index : int
+        The shard this sampler yields: batches (or, unbatched, positions) ``shard_index,
+        shard_index + num_shards, ...`` of the global epoch. The shards' union is the epoch; each
+        shard's batches are stratified.
 
     Examples
     --------

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import INT64_LIMIT, ON_ERROR, check_bool, check_choice, check_int, check_seed
-from .weights import Target, target_weights
+from .weights import Blend, Target, target_weights
 
 
 def stream_weights(target: Target, num_classes: int) -> np.ndarray:
@@ -28,6 +28,9 @@ def stream_weights(target: Target, num_classes: int) -> np.ndarray:
         return np.ones(num_classes, dtype=np.uint64)  # no float copies: num_classes may be large
     if isinstance(target, str):
         raise ValueError(f"target {target!r} needs the class counts, which a stream does not have; "
+                         "use 'balanced' or per-class weights")
+    if isinstance(target, Blend):
+        raise ValueError("a Blend target needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
     if not isinstance(target, Mapping) and np.ndim(target) == 0:
         raise ValueError("a power target needs the class counts, which a stream does not have; "

@@ -51,8 +51,9 @@ def _distribution_of(module: str) -> str | None:
 _require_tensorflow()
 
 from .augment import augment_batch  # noqa: E402 (after the guard, so a missing TensorFlow is explained)
-from .dataset import PipelineReport, balanced_dataset, from_directory  # noqa: E402
+from .dataset import PipelineReport, balanced_dataset  # noqa: E402
 from .decode import load_image  # noqa: E402
+from .directory import from_directory  # noqa: E402
 from .rebalance import RebalanceReport, rebalance  # noqa: E402
 from .resume import InputCheckpoint, SamplerState  # noqa: E402
 

@@ -8,8 +8,8 @@ run augments exactly as an uninterrupted one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Union
+from collections.abc import Callable, Mapping
+from typing import Any, Union
 
 import tensorflow as tf
 
@@ -42,7 +42,7 @@ def batch_key(seed: int, epoch: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
     return fold_in(fold_in(base, tf.cast(epoch, tf.int64)), tf.cast(batch, tf.int64))
 
 
-def check_policy(augment: object, augment_options: dict | None) -> dict:
+def check_policy(augment: object, augment_options: Mapping[str, object] | None) -> dict[str, object]:
     """Checks ``augment`` and ``augment_options``; returns the options as a dict."""
     if not (isinstance(augment, str) and augment in AUGMENT_POLICIES) and not callable(augment):
         raise ValueError(f"augment must be one of {AUGMENT_POLICIES} or a callable(images, mask), got {augment!r}")
@@ -56,7 +56,7 @@ def check_policy(augment: object, augment_options: dict | None) -> dict:
 def check_value_range(value_range: object) -> tuple[float, float]:
     """``(low, high)`` floats with low < high, the range pixel values are mapped to."""
     try:
-        low, high = (float(v) for v in value_range)  # type: ignore[union-attr]
+        low, high = (float(v) for v in value_range)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         raise ValueError(f"value_range must be (low, high), e.g. (0, 255) or (0, 1), got {value_range!r}") from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -84,7 +84,7 @@ def apply_policy(
     repeats: tf.Tensor,
     key: tf.Tensor,
     augment: AugmentPolicy,
-    options: dict,
+    options: dict[str, Any],
     value_range: tuple[float, float] = (0.0, 255.0),
 ) -> tf.Tensor:
     """float32 [B, H, W, 3] in ``value_range`` from a uint8 batch, augmented where the policy says.
@@ -102,13 +102,18 @@ def apply_policy(
     return from_unit(augment_batch(images, mask, key, **options), value_range)
 
 
-def _uniform(seed: tf.Tensor, salt: int, shape, low: float, high: float) -> tf.Tensor:
+def _uniform(seed: tf.Tensor, salt: int, shape: object, low: float, high: float) -> tf.Tensor:
     return tf.random.stateless_uniform(
         shape, seed=tf.random.experimental.stateless_fold_in(seed, salt), minval=low, maxval=high
     )
 
 
-def random_resized_crop_boxes(seed: tf.Tensor, batch: tf.Tensor, scale=(0.6, 1.0), ratio=(3 / 4, 4 / 3)) -> tf.Tensor:
+def random_resized_crop_boxes(
+    seed: tf.Tensor,
+    batch: tf.Tensor,
+    scale: tuple[float, float] = (0.6, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tf.Tensor:
     """Normalised [y1, x1, y2, x2] boxes covering `scale` of the area with aspect in `ratio`."""
     area = _uniform(seed, 1, [batch], *scale)
     log_ratio = _uniform(seed, 2, [batch], math.log(ratio[0]), math.log(ratio[1]))
@@ -149,15 +154,30 @@ def augment_batch(
 
     Parameters
     ----------
-    images : uint8 [B, H, W, 3] (0-255), or float [B, H, W, 3] in [0, 1]
-    mask : bool [B]
-    seed : int64 [2], the batch's stateless key (`batch_key`)
-    crop, flip : random resized crop (area 0.6-1, aspect 3/4-4/3) and horizontal flip.
-    brightness, contrast, saturation : maximum relative change of each (0 disables).
+    images : tf.Tensor
+        uint8 [B, H, W, C] (0-255), or float [B, H, W, C] in [0, 1]. C is 1 (grey), 3 (RGB) or 4
+        (RGBA): the colour changes apply to the grey or RGB channels (saturation to RGB only),
+        never to alpha, which is only cropped and flipped.
+    mask : tf.Tensor
+        bool [B]: the images to augment.
+    seed : tf.Tensor
+        int64 [2], the batch's stateless key (`batch_key`).
+    crop : bool
+        Random resized crop: 0.6 to 1 of the area, aspect ratio 3/4 to 4/3, resized back.
+    flip : bool
+        Horizontal (left-right) flip of half the images; there is no vertical flip. Turn it off
+        (``flip=False``) for digits, text and other images whose mirror image means something else.
+    brightness : float
+        Largest change of brightness, as a share of the full range (0 disables).
+    contrast : float
+        Largest relative change of contrast (0 disables).
+    saturation : float
+        Largest relative change of saturation (0 disables; RGB only).
 
     Returns
     -------
-    float32 [B, H, W, 3] in [0, 1]
+    tf.Tensor
+        float32 [B, H, W, C] in [0, 1].
 
     Examples
     --------
@@ -180,25 +200,29 @@ def augment_batch(
     flipped = tf.gather(_uniform(seed, 5, [batch], 0.0, 1.0) < 0.5, positions[1]) if flip else None
     if crop:
         boxes = tf.gather(random_resized_crop_boxes(seed, batch), positions[1])
-        if flip:  # a box with x1 > x2 samples the mirrored crop
+        if flipped is not None:  # a box with x1 > x2 samples the mirrored crop
             boxes = tf.where(flipped[:, None], tf.gather(boxes, [0, 3, 2, 1], axis=1), boxes)
         scale = 255.0 if images.dtype == tf.uint8 else 1.0
         out = tf.image.crop_and_resize(chosen, boxes, tf.range(tf.shape(chosen)[0]), size) / scale
     else:
         out = chosen
-        if flip:
+        if flipped is not None:
             order = tf.range(tf.shape(chosen)[0])
             which = tf.cast(flipped, tf.int32)
             unflipped, to_flip = tf.dynamic_partition(out, which, 2)
             out = tf.dynamic_stitch(tf.dynamic_partition(order, which, 2), [unflipped, tf.reverse(to_flip, axis=[2])])
         out = _to_unit(out)
+    channels = images.shape[-1]
+    out, alpha = (out[..., :3], out[..., 3:]) if channels == 4 else (out, None)
     if brightness:
         out = out + per_image(6, -brightness, brightness)
     if contrast:
         mean = tf.reduce_mean(out, axis=[1, 2, 3], keepdims=True)
         out = (out - mean) * per_image(7, 1.0 - contrast, 1.0 + contrast) + mean
-    if saturation:
+    if saturation and channels != 1:
         gray = tf.reduce_mean(out, axis=3, keepdims=True)
         out = (out - gray) * per_image(8, 1.0 - saturation, 1.0 + saturation) + gray
     out = tf.clip_by_value(out, 0.0, 1.0)
+    if alpha is not None:
+        out = tf.concat([out, alpha], axis=-1)
     return tf.ensure_shape(tf.dynamic_stitch(positions, [_to_unit(kept), out]), images.shape)

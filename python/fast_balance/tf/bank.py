@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import tensorflow as tf
 
 from .._checks import is_int
 from ..files import check_image_file
-from .decode import SKIP_HINT, decode_resized
+from .decode import SKIP_HINT, ImageSize, as_image_spec, decode_resized
 
 #: With ``decode_cache="auto"`` the bank takes at most this share of the memory available...
 BANK_MEMORY_SHARE = 0.25
@@ -36,8 +37,8 @@ def bank_budget(decode_cache: object) -> int:
     """The bank's byte budget for a ``decode_cache`` argument: "auto" or a number of bytes >= 0."""
     if decode_cache == "auto":
         return int(min(available_memory() * BANK_MEMORY_SHARE, BANK_AUTO_LIMIT))
-    if is_int(decode_cache) and int(decode_cache) >= 0:  # type: ignore[call-overload]
-        return int(decode_cache)  # type: ignore[call-overload]
+    if is_int(decode_cache) and int(cast(int, decode_cache)) >= 0:
+        return int(cast(int, decode_cache))
     raise ValueError(f"decode_cache must be 'auto' or a number of bytes >= 0 (0 disables), got {decode_cache!r}")
 
 
@@ -67,7 +68,7 @@ class DecodeBank:
     """Decoded images of some samples, and where each sample's image is (-1: not in the bank)."""
 
     slot_of: np.ndarray  #: int64 per sample: its row in ``images``, or -1
-    images: tf.Tensor | tf.Variable | None  #: uint8 [members, H, W, 3], None when empty
+    images: tf.Tensor | tf.Variable | None  #: uint8 [members, H, W, C], None when empty
 
     @property
     def size(self) -> int:
@@ -75,28 +76,28 @@ class DecodeBank:
 
 
 def decode_pass(
-    paths: np.ndarray, image_size: tuple[int, int], *, keep: bool, progress: bool, desc: str
+    paths: np.ndarray, image_size: ImageSize, *, keep: bool, progress: bool, desc: str
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Decodes every file of ``paths`` once, in parallel (one tf.data pass).
+    """Decodes every file of ``paths`` once, in parallel (one tf.data pass), to ``image_size`` (an
+    `ImageSpec` or ``(height, width)``).
 
-    Returns the images (uint8 [len(paths), H, W, 3], where ``keep``; rows of files that failed are
+    Returns the images (uint8 [len(paths), H, W, C], where ``keep``; rows of files that failed are
     zeros) and a boolean mask of the files that failed to load: a failure drops its element
     (``ignore_errors``) instead of ending the pass, and the numbers of the files that came through
     tell which.
     """
-    height, width = image_size
+    spec = as_image_spec(image_size)
     count = len(paths)
-    images = np.zeros((count, height, width, 3), dtype=np.uint8) if keep else None
+    images = np.zeros((count, *spec.shape), dtype=np.uint8) if keep else None
     arrived = np.zeros(count, dtype=bool)
     if count == 0:
         return images, ~arrived
 
-    def load(number: tf.Tensor, path: tf.Tensor):
-        image = decode_resized(tf.io.read_file(path), image_size)
-        if keep:
-            return number, image
-        with tf.control_dependencies([image]):  # decoded, then dropped: only the verdict is wanted
-            return (tf.identity(number),)
+    def load(number: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        image = decode_resized(tf.io.read_file(path), spec)
+        # Without keep, only the verdict is wanted; a value of the image is still returned, since a
+        # decode that nothing reads (a control dependency alone) may be pruned from the graph.
+        return number, image if keep else tf.reduce_max(image)
 
     # Paths as Python strings: a fixed-width NumPy str array would take the longest path's width each.
     files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), [str(p) for p in paths]))
@@ -109,12 +110,12 @@ def decode_pass(
     for batch in batches:
         numbers = batch[0].numpy()
         arrived[numbers] = True
-        if keep:
+        if images is not None:
             images[numbers] = batch[1].numpy()
     return images, ~arrived
 
 
-def load_failure(path: str, image_size: tuple[int, int]) -> str:
+def load_failure(path: str, image_size: ImageSize) -> str:
     """Why a file that failed to load did: `check_image_file`'s reason, else the decoder's message
     (from decoding it again, eagerly)."""
     reason = check_image_file(path)
@@ -128,7 +129,7 @@ def load_failure(path: str, image_size: tuple[int, int]) -> str:
     return "failed to load, then loaded (changed while it was read?)"
 
 
-def unloadable(message: str, failures: dict, hint: str) -> tf.errors.InvalidArgumentError:
+def unloadable(message: str, failures: dict[str, str], hint: str) -> tf.errors.InvalidArgumentError:
     """The error for files that failed to load: each named with its reason, then ``hint``."""
     listed = "; ".join(f"{path}: {reason}" for path, reason in list(failures.items())[:10])
     more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
@@ -138,7 +139,7 @@ def unloadable(message: str, failures: dict, hint: str) -> tf.errors.InvalidArgu
 def build_bank(
     paths: np.ndarray,
     members: np.ndarray,
-    image_size: tuple[int, int],
+    image_size: ImageSize,
     *,
     constant: bool,
     progress: bool,

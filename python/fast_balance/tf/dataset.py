@@ -1,29 +1,33 @@
-"""balanced_dataset / from_directory: balanced, augmented image batches as a tf.data.Dataset.
+"""balanced_dataset: balanced, augmented image batches as a tf.data.Dataset.
 
 The pipeline is composed of stages kept in their own modules: the rows of each pass (`source`),
-the decode bank (`bank`), reading (`reading`), augmentation (`augment`) and its placement
-(`placement`).
+the files it can read (`screening`), the decode bank (`bank`), reading (`reading`, decoding in
+`decode`), augmentation (`augment`) and its placement (`placement`), and the labels' encoding
+(`label_mode`). `fast_balance.tf.directory` builds it from a folder, as Keras does.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from .._checks import ON_ERROR, check_choice, check_int, check_seed
-from ..files import check_image_files, check_readable, list_image_files, substitutes
+from .._checks import ON_ERROR, check_bool, check_choice, check_int, check_seed, suggest_keywords
+from ..files import substitutes
 from ..sampler import BalancedIndexSampler, SamplesPerEpoch
 from ..weights import Target
 from .augment import AugmentPolicy, apply_policy, batch_key, check_policy, check_value_range
-from .bank import DecodeBank, bank_budget, bank_members, build_bank, decode_pass, load_failure
-from .decode import CHANGED_HINT, SKIP_HINT
+from .bank import DecodeBank, bank_budget, bank_members, build_bank
+from .decode import image_spec
+from .label_mode import check_label_mode, encode_labels
 from .placement import augment_device as resolve_device
 from .placement import map_on_device
 from .reading import batch_reader
+from .screening import screen_files
 from .source import RowMaker, counted_passes, fixed_rows
 
 
@@ -34,7 +38,7 @@ class PipelineReport:
     bank_images: int = 0  #: images held decoded in memory
     bank_bytes: int = 0
     bank_hit_rate: float = 0.0  #: share of the last epoch's samples served from the bank
-    skipped: dict = field(default_factory=dict)  #: {path: reason} of files replaced by another draw
+    skipped: dict[str, str] = field(default_factory=dict)  #: {path: reason} of files replaced or left out
     epochs_started: int = 0
 
     def __str__(self) -> str:
@@ -54,7 +58,7 @@ def _sampler_for(
     batch_size: int,
     seed: int,
     input_context: tf.distribute.InputContext | None,
-    options: dict,
+    options: dict[str, Any],
     num_samples: int,
 ) -> BalancedIndexSampler:
     """The sampler given, checked against the other arguments, or one built from them."""
@@ -79,13 +83,21 @@ def _sampler_for(
     return sampler
 
 
+@suggest_keywords
 def balanced_dataset(
-    paths: Sequence[str],
-    labels,
+    paths: Sequence[str | os.PathLike[str]] | np.ndarray,
+    labels: object,
     *,
-    image_size: tuple[int, int] = (224, 224),
+    image_size: int | tuple[int, int] = (224, 224),
     batch_size: int = 32,
     value_range: tuple[float, float] = (0, 255),
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    fast_jpeg: bool = True,
+    label_mode: str | None = "int",
+    num_classes: int | None = None,
     target: Target = "balanced",
     samples_per_epoch: SamplesPerEpoch = "max",
     replacement: bool = False,
@@ -93,7 +105,7 @@ def balanced_dataset(
     shard_index: int = 0,
     sampler: BalancedIndexSampler | None = None,
     augment: AugmentPolicy = "repeats",
-    augment_options: dict | None = None,
+    augment_options: Mapping[str, object] | None = None,
     augment_device: str | None = "auto",
     decode_cache: str | int = "auto",
     on_error: str = "raise",
@@ -104,39 +116,85 @@ def balanced_dataset(
     epochs: int | None = None,
     with_indices: bool = False,
 ) -> tf.data.Dataset:
-    """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, 3], labels int32 [B])``.
+    """A ``tf.data.Dataset`` of balanced ``(images float32 [B, H, W, C], labels int32 [B])``.
 
     Each pass over the dataset (each Keras epoch) is the sampler's next epoch, so
-    ``model.fit(ds, epochs=3)`` sees three different balanced epochs; ``len(ds)`` is the number of
-    batches per epoch.
+    ``model.fit(ds, epochs=3)`` sees three different balanced epochs.
+
+    **How long an epoch is.** ``len(ds)`` is the number of batches of one pass:
+    ``samples_per_epoch / batch_size`` (of this shard). The default here, ``"max"``, draws every
+    class as often as the largest class has samples (``num_classes * largest`` when balanced), so
+    an epoch is longer than one pass over the files, and longer than Keras' epoch on the same
+    files; `from_directory` defaults to ``"n"``, one file's worth of draws per file, as Keras
+    counts. Either idiom then trains whole epochs:
+
+    - ``model.fit(ds, epochs=10)``: Keras takes ``len(ds)`` steps per epoch;
+    - ``model.fit(ds.repeat(), epochs=10, steps_per_epoch=k)``: any ``k``, each repetition the
+      sampler's next epoch. Do not give ``steps_per_epoch`` without ``.repeat()``: Keras 3 then
+      stops when the pass runs out ("Your input ran out of data") and trains fewer steps.
 
     Parameters
     ----------
     paths : sequence of str
-        Image files (JPEG, PNG, BMP, GIF). JPEGs much larger than ``image_size`` are decoded at
-        reduced scale.
+        Image files (JPEG, PNG, BMP, GIF).
     labels : array_like of int
         Class of each path.
-    image_size : (height, width)
+    image_size : (height, width) or int
     batch_size : int
     value_range : (low, high)
         Pixel values are float32 in this range: (0, 255) by default, as
         ``keras.utils.image_dataset_from_directory`` gives them (a ``Rescaling(1 / 255)`` layer or a
         Keras Applications model's own preprocessing then sees what it expects); (0, 1) or
         (-1, 1) map linearly.
-    target, samples_per_epoch, replacement, num_shards, shard_index
-        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with these,
-        ``batch_size`` and ``seed``.
+    color_mode : str
+        "rgb" (default), "grayscale" or "rgba": 3, 1 or 4 channels, as Keras decodes them (grey
+        from colour by the decoder's luma; RGB given an opaque alpha channel).
+    interpolation : str
+        The ``tf.image.resize`` method: "bilinear", "nearest", "bicubic", "area", "lanczos3",
+        "lanczos5", "gaussian" or "mitchellcubic". Images are rounded and clipped to [0, 255]
+        (they are kept as uint8 between decoding and augmentation).
+    crop_to_aspect_ratio : bool
+        Keep the aspect ratio: Keras' centred crop of the largest window of the target's aspect
+        ratio, then the resize.
+    pad_to_aspect_ratio : bool
+        Keep the aspect ratio with black borders (``tf.image.resize_with_pad``). Not together with
+        ``crop_to_aspect_ratio``.
+    fast_jpeg : bool
+        True: JPEGs at least twice ``image_size`` on both sides decode at 1/2, 1/4 or 1/8 scale
+        (libjpeg's DCT scaling), much faster for large photos, and smoother than a full decode
+        resized without antialiasing (so not Keras' pixels). False: every JPEG decodes at full
+        size, and pixels equal Keras' within rounding. Smaller JPEGs decode as Keras either way.
+    label_mode : str or None
+        As Keras: "int" (default), int32 [B]; "categorical", float32 one-hot [B, num_classes];
+        "binary", float32 [B, 1] (two classes); None: the dataset yields images only.
+    num_classes : int, optional
+        Class ids are [0, num_classes); defaults to ``max(labels) + 1``. The width of the one-hot
+        labels of ``label_mode="categorical"``.
+    target : str, float, sequence, array or dict
+        As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with this and the
+        four below, ``batch_size``, ``num_classes`` and ``seed``.
+    samples_per_epoch : {"max", "min", "n"} or int
+        As `fast_balance.BalancedIndexSampler`. The default, ``"max"``, draws every class as
+        often as the largest one has samples: an epoch is longer than one pass over the files
+        (see above for ``len(ds)``); ``"n"`` draws as many samples as there are files.
+    replacement : bool
+        As `fast_balance.BalancedIndexSampler`.
+    num_shards : int
+        As `fast_balance.BalancedIndexSampler`.
+    shard_index : int
+        As `fast_balance.BalancedIndexSampler`.
     sampler : BalancedIndexSampler, optional
         A sampler to use instead (its batch size, shard and samples must match).
     augment : "repeats", "all", "none" or callable
         ``"repeats"``: augment oversampled duplicates (sampler ``repeats >= 1``) and leave first
         views clean. ``"all"``, ``"none"``, or ``fn(images, mask) -> images`` (for example Keras
         preprocessing layers applied where ``mask``). Augmentation is batched (whole-batch ops,
-        per-sample parameters: flip, brightness, contrast, saturation, random resized crop).
+        per-sample parameters: horizontal flip, brightness, contrast, saturation, random resized
+        crop; colour changes leave alpha alone, saturation applies to RGB only).
     augment_options : dict, optional
         Keyword arguments of `augment_batch` (``crop``, ``flip``, ``brightness``, ``contrast``,
-        ``saturation``), e.g. ``{"flip": False}`` for digits or text.
+        ``saturation``). **The default flips images left-right**: for digits, text, and anything
+        whose mirror image means something else, pass ``augment_options={"flip": False}``.
     augment_device : "auto", None or str
         ``"auto"``: ``/GPU:0`` when a GPU is visible, else the CPU input pipeline. A device name
         copies each batch there (``tf.data.experimental.copy_to_device``) and augments there;
@@ -183,72 +241,76 @@ def balanced_dataset(
         reads; None with ``epochs``), ``pinned`` (a boolean ``tf.Variable``: passes read
         ``next_epoch`` without advancing it), ``first_epoch`` and ``epochs_per_pass``, and
         ``rest_of_epoch(epoch, position)``, a dataset of one epoch from a sample position on
-        (what a resumed run trains first; see `InputCheckpoint`).
+        (what a resumed run trains first; see `InputCheckpoint`). Like every attribute set on a
+        ``tf.data.Dataset``, they are not carried over by ``.map()``, ``.repeat()`` and the
+        other transformations: keep the dataset itself to read them.
 
     Examples
     --------
-    >>> ds = balanced_dataset(paths, labels, image_size=(64, 64), batch_size=12, progress=False)
-    >>> images, labels = next(iter(ds))
-    >>> images.shape.as_list(), np.bincount(labels.numpy()).tolist()
-    ([12, 64, 64, 3], [4, 4, 4])
+    >>> import tempfile
+    >>> from fast_balance.tf.synthetic import make_long_tailed_images
+    >>> paths, labels, _ = make_long_tailed_images(tempfile.mkdtemp(), counts=(12, 6, 3), min_size=24,
+    ...                                            max_size=32, progress=False)
+    >>> ds = balanced_dataset(paths, labels, image_size=(16, 16), batch_size=12, progress=False)
+    >>> len(ds), ds.sampler.samples_per_epoch  # "max": 3 classes x 12
+    (3, 36)
+    >>> images, batch_labels = next(iter(ds))
+    >>> images.shape.as_list(), np.bincount(batch_labels.numpy()).tolist()
+    ([12, 16, 16, 3], [4, 4, 4])
     """
-    paths = np.asarray([os.fspath(p) for p in paths], dtype=object)
-    labels = np.asarray(labels)
-    if paths.size == 0:
+    files = np.asarray([os.fspath(p) for p in paths], dtype=object)
+    classes_of = np.asarray(labels)
+    if files.size == 0:
         raise ValueError("paths is empty")
-    if labels.ndim != 1 or labels.shape[0] != paths.size:
-        raise ValueError(f"paths and labels differ in length: {paths.size} paths, {labels.shape} labels")
-    if len(image_size) != 2 or any(check_int("image_size", s) < 1 for s in image_size):
-        raise ValueError(f"image_size must be (height, width) of positive ints, got {image_size!r}")
-    image_size = (int(image_size[0]), int(image_size[1]))
+    if classes_of.ndim != 1 or classes_of.shape[0] != files.size:
+        raise ValueError(f"paths and labels differ in length: {files.size} paths, {classes_of.shape} labels")
+    spec = image_spec(image_size, color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, fast_jpeg)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_seed(seed)
     initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
-    augment_options = check_policy(augment, augment_options)
+    options = check_policy(augment, augment_options)
     value_range = check_value_range(value_range)
     check_choice("on_error", on_error, ON_ERROR)
+    progress = check_bool("progress", progress)
     if epochs is not None:
         epochs = check_int("epochs", epochs, minimum=1)
     budget = 0 if (epochs is not None and decode_cache == "auto") else bank_budget(decode_cache)
     device = resolve_device(augment_device)
-    options = dict(target=target, samples_per_epoch=samples_per_epoch, replacement=replacement,
-                   num_shards=num_shards, shard_index=shard_index)
-    sampler = _sampler_for(labels, sampler, batch_size, seed, input_context, options, paths.size)
+    sampler_options: dict[str, Any] = dict(target=target, samples_per_epoch=samples_per_epoch,
+                                           replacement=replacement, num_shards=num_shards, shard_index=shard_index)
+    if num_classes is not None:
+        sampler_options["num_classes"] = check_int("num_classes", num_classes, minimum=1)
+    sampler = _sampler_for(classes_of, sampler, batch_size, seed, input_context, sampler_options, files.size)
+    classes = sampler.num_classes
+    label_mode = check_label_mode(label_mode, classes)
+    if with_indices and label_mode is None:
+        raise ValueError("with_indices yields (images, labels, indices): it needs a label_mode")
 
     report = PipelineReport()
-    if on_error == "raise":
-        unreadable = {p: reason for p in dict.fromkeys(paths) if (reason := check_readable(p)) is not None}
-        if unreadable:
-            listed = "; ".join(f"{p}: {reason}" for p, reason in list(unreadable.items())[:5])
-            more = f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
-            raise FileNotFoundError(f"{len(unreadable)} image files cannot be read: {listed}{more}. {SKIP_HINT}")
-        substitute, hint = None, SKIP_HINT
-    else:
-        # The structure check first (reasons worth reading), then one decode of every file that
-        # passes it, so that what iteration decodes is known to decode.
-        report.skipped = check_image_files(paths, progress=progress)
-        passed = paths[np.fromiter((p not in report.skipped for p in paths), bool, paths.size)]
-        _, failed = decode_pass(passed, image_size, keep=False, progress=progress, desc="decoding images")
-        report.skipped.update({p: load_failure(p, image_size) for p in dict.fromkeys(passed[failed])})
-        bad = np.fromiter((p in report.skipped for p in paths), bool, paths.size)
-        substitute = None
-        if bad.any():
-            substitute = substitutes(labels.astype(np.int64), bad, seed, paths=list(paths), reasons=report.skipped)
-        hint = CHANGED_HINT
+    report.skipped, hint = screen_files(files, on_error, spec, progress)
+    substitute = None
+    if report.skipped:
+        bad = np.array([p in report.skipped for p in files], dtype=bool)
+        substitute = substitutes(classes_of.astype(np.int64), bad, seed, paths=list(files), reasons=report.skipped)
 
-    height, width = image_size
-    members = bank_members(sampler.quotas, sampler.class_counts, labels, budget // (height * width * 3))
+    members = bank_members(sampler.quotas, sampler.class_counts, classes_of, budget // spec.nbytes)
     if substitute is not None:
         members = members[substitute[members] == members]
-    bank: DecodeBank = build_bank(paths, members, image_size, constant=epochs is not None, progress=progress)
-    report.bank_images, report.bank_bytes = bank.size, bank.size * height * width * 3
+    bank: DecodeBank = build_bank(files, members, spec, constant=epochs is not None, progress=progress)
+    report.bank_images, report.bank_bytes = bank.size, bank.size * spec.nbytes
 
     maker = RowMaker(sampler, bank.slot_of, substitute, on_epoch=report.epoch_started)
-    read = batch_reader(paths, image_size, batch_size, bank, check=True, hint=hint, remember=epochs is None)
+    read = batch_reader(files, spec, batch_size, bank, check=True, hint=hint, remember=epochs is None)
 
-    def finish(images, batch_labels, repeats, indices, epoch, batch):
-        images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, augment_options, value_range)
-        return (images, batch_labels, indices) if with_indices else (images, batch_labels)
+    def finish(
+        images: tf.Tensor, batch_labels: tf.Tensor, repeats: tf.Tensor, indices: tf.Tensor, epoch: tf.Tensor,
+        batch: tf.Tensor,
+    ) -> tf.Tensor | tuple[tf.Tensor, ...]:
+        images = apply_policy(images, repeats, batch_key(seed, epoch, batch), augment, options, value_range)
+        encoded = encode_labels(batch_labels, label_mode, classes)
+        if encoded is None:
+            return images
+        return (images, encoded, indices) if with_indices else (images, encoded)
 
     def pipeline(rows: tf.data.Dataset, batches: int | None) -> tf.data.Dataset:
         """Reading and augmentation of a stream of rows; ``batches`` asserts a length that the
@@ -284,23 +346,4 @@ def balanced_dataset(
     dataset.pinned = pinned
     dataset.first_epoch = initial_epoch
     dataset.rest_of_epoch = rest_of_epoch
-    return dataset
-
-
-def from_directory(directory, **options) -> tf.data.Dataset:
-    """`balanced_dataset` over a folder of class sub-folders, as ``keras.utils.image_dataset_from_directory``.
-
-    Class names are the sorted sub-folder names; files ending in .jpg, .jpeg, .png, .bmp or .gif
-    are used. The returned dataset also has ``class_names`` and ``file_paths``.
-
-    Examples
-    --------
-    >>> ds = from_directory(folder, image_size=(64, 64), batch_size=12, progress=False)
-    >>> ds.class_names
-    ['class_0', 'class_1', 'class_2']
-    """
-    paths, labels, class_names = list_image_files(directory)
-    dataset = balanced_dataset(paths, labels, **options)
-    dataset.class_names = class_names
-    dataset.file_paths = paths
     return dataset

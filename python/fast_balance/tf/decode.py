@@ -1,9 +1,20 @@
 """Reading and decoding images in the tf.data graph.
 
-JPEGs take a fast path: libjpeg's DCT scaling (`decode_jpeg(ratio=...)`) decodes at 1/2, 1/4 or
-1/8 scale whenever the file is at least that many times larger than the target, which skips most
-of the decoding work for large photos. Other formats go through `decode_image`. Every image ends
-as uint8 RGB of the target size, so that images from the decode bank and from files are identical.
+What every image becomes is an `ImageSpec`: its size, channels (``color_mode``), interpolation and
+aspect handling, with the meaning ``keras.utils.image_dataset_from_directory`` gives them (the
+decode of ``tf.io.decode_image``, then ``tf.image.resize``; Keras' centre crop for
+``crop_to_aspect_ratio``, ``tf.image.resize_with_pad`` for ``pad_to_aspect_ratio``). Every image
+ends as uint8 of the target size, rounded and clipped to [0, 255], so that images from the decode
+bank and from files are identical. Where TensorFlow's decoders refuse a channel count that Keras
+asks them for (JPEG and GIF as RGBA, BMP and GIF as greyscale), the image is decoded as RGB and
+converted: an opaque alpha channel, or ``tf.image.rgb_to_grayscale``.
+
+JPEGs take a fast path (``ImageSpec.fast_jpeg``, on by default): libjpeg's DCT scaling
+(`decode_jpeg(ratio=...)`) decodes at 1/2, 1/4 or 1/8 scale whenever the file is at least that many
+times larger than the target on both sides, which skips most of the decoding work for large
+photos. The result is smoother than Keras' full decode resized without antialiasing, so its pixels
+differ from Keras'; smaller JPEGs, and all of them without the fast path, decode exactly as Keras
+decodes them (the same decoder, the same ``INTEGER_FAST`` DCT).
 
 Before decoding, the graph checks what the decoders do not, with the rules and constants of
 `fast_balance.files` (a subset of `check_image_file`): the format is JPEG, PNG, GIF or BMP; the
@@ -22,16 +33,97 @@ failure in the graph (a one-element tf.data dataset with ``ignore_errors``: no P
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Union, cast
 
 import tensorflow as tf
 
+from .._checks import check_bool, check_choice, check_int
 from ..files import EMPTY, GREY_PALETTE_ONLY, JPEG_NO_END, MAGIC, MAX_IMAGE_PIXELS, NOT_AN_IMAGE
 
 JPEG_MAGIC = MAGIC["JPEG"][0]
 JPEG_END = b"\xff\xd9"
 JPEG_SCAN = b"\xff\xda"
 _RATIOS = (8, 4, 2, 1)
+
+#: ``color_mode`` names and their channel counts, as Keras names them.
+COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
+#: ``interpolation`` names: the methods of ``tf.image.resize``, as Keras lists them.
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+#: How an image meets the target's aspect ratio: stretched, centre-cropped (Keras'
+#: ``crop_to_aspect_ratio``) or padded with zeros (``pad_to_aspect_ratio``).
+ASPECTS = ("stretch", "crop", "pad")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What every image is decoded and resized to: uint8 ``[height, width, channels]``.
+
+    Examples
+    --------
+    >>> spec = image_spec((32, 48), color_mode="grayscale", crop_to_aspect_ratio=True)
+    >>> spec.shape, spec.aspect
+    ((32, 48, 1), 'crop')
+    """
+
+    size: tuple[int, int]
+    channels: int = 3
+    interpolation: str = "bilinear"
+    aspect: str = "stretch"
+    fast_jpeg: bool = True
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.size[0], self.size[1], self.channels)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of one decoded image."""
+        return self.size[0] * self.size[1] * self.channels
+
+
+ImageSize = Union[ImageSpec, Sequence[int]]
+
+
+def image_spec(
+    image_size: object,
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    fast_jpeg: bool = True,
+) -> ImageSpec:
+    """The `ImageSpec` of these arguments, checked, named as ``image_dataset_from_directory`` names
+    them; ``image_size`` may be one int for a square."""
+    if not isinstance(image_size, ImageSpec) and isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
+            or any(check_int("image_size", side) < 1 for side in image_size)):
+        raise ValueError(f"image_size must be (height, width) of positive ints, got {image_size!r}")
+    check_choice("color_mode", color_mode, tuple(COLOR_MODES))
+    interpolation = interpolation.lower() if isinstance(interpolation, str) else interpolation
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
+    crop = check_bool("crop_to_aspect_ratio", crop_to_aspect_ratio)
+    pad = check_bool("pad_to_aspect_ratio", pad_to_aspect_ratio)
+    if crop and pad:
+        raise ValueError("give crop_to_aspect_ratio or pad_to_aspect_ratio, not both")
+    return ImageSpec(
+        size=(int(image_size[0]), int(image_size[1])),
+        channels=COLOR_MODES[color_mode],
+        interpolation=interpolation,
+        aspect="crop" if crop else "pad" if pad else "stretch",
+        fast_jpeg=check_bool("fast_jpeg", fast_jpeg),
+    )
+
+
+def as_image_spec(image: ImageSize) -> ImageSpec:
+    """``image`` itself, or the default `ImageSpec` of a ``(height, width)`` size."""
+    if isinstance(image, ImageSpec):
+        return image
+    height, width = image
+    return ImageSpec((int(height), int(width)))
 # Header bytes read for the checks of PNG, GIF and BMP (all their fields lie in the first 54).
 _HEAD = 64
 
@@ -51,7 +143,7 @@ def _jpeg_has_end(contents: tf.Tensor) -> tf.Tensor:
     return tf.cond(ends, lambda: tf.constant(True), after_scan)
 
 
-def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int], guard: bool) -> tf.Tensor:
+def _jpeg_ratio_branch(contents: tf.Tensor, spec: ImageSpec, guard: bool) -> tf.Tensor:
     shape = tf.io.extract_jpeg_shape(contents)
     height, width = shape[0], shape[1]
     # Completeness is the decoder's: it refuses a JPEG without its end marker (`_jpeg_has_end`
@@ -61,16 +153,32 @@ def _jpeg_ratio_branch(contents: tf.Tensor, image_size: tuple[int, int], guard: 
         tf.debugging.Assert(tf.cast(height, tf.int64) * tf.cast(width, tf.int64) <= MAX_IMAGE_PIXELS,
                             ["fast_balance: too many pixels declared"]),
     ] if guard else []
-    target_height, target_width = image_size
+    target_height, target_width = spec.size
+    # libjpeg gives 1 or 3 channels; INTEGER_FAST is what decode_image (and so Keras) uses.
+    channels = 1 if spec.channels == 1 else 3
+    ratios = _RATIOS if spec.fast_jpeg else (1,)
     # The largest DCT scaling that keeps both sides at least the target's.
-    fits = [tf.logical_and(height // r >= target_height, width // r >= target_width) for r in _RATIOS]
+    fits = [tf.logical_and(height // r >= target_height, width // r >= target_width) for r in ratios]
     branch = tf.argmax(tf.cast(tf.stack(fits), tf.int32))  # the first ratio (largest) that fits; 1 always does
-    branch = tf.where(tf.reduce_any(tf.stack(fits)), branch, len(_RATIOS) - 1)
+    branch = tf.where(tf.reduce_any(tf.stack(fits)), branch, len(ratios) - 1)
     decoders = [
-        (lambda r=r: tf.io.decode_jpeg(contents, channels=3, ratio=r, dct_method="INTEGER_FAST")) for r in _RATIOS
+        (lambda r=r: tf.io.decode_jpeg(contents, channels=channels, ratio=r, dct_method="INTEGER_FAST"))
+        for r in ratios
     ]
     with tf.control_dependencies(checks):
-        return tf.switch_case(tf.cast(branch, tf.int32), decoders)
+        return _with_channels(tf.switch_case(tf.cast(branch, tf.int32), decoders), spec.channels)
+
+
+def _with_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
+    """A uint8 RGB (or already fitting) image with ``channels`` channels: grey by
+    ``tf.image.rgb_to_grayscale``, RGBA with an opaque alpha channel."""
+    have = image.shape[-1]
+    if have == channels:
+        return image
+    if channels == 1:
+        return tf.image.rgb_to_grayscale(image)
+    alpha = tf.fill(tf.concat([tf.shape(image)[:2], [1]], 0), tf.constant(255, tf.uint8))
+    return tf.concat([image, alpha], axis=-1)
 
 
 def _fields(head: tf.Tensor, start: int, dtype: tf.DType, count: int, big_endian: bool = False) -> tf.Tensor:
@@ -125,25 +233,82 @@ def too_many_pixels(width: tf.Tensor, height: tf.Tensor) -> tf.Tensor:
     )
 
 
-def _other_branch(contents: tf.Tensor, guard: bool) -> tf.Tensor:
+def _decode_other(contents: tf.Tensor, channels: int) -> tf.Tensor:
+    """PNG, GIF or BMP as uint8 with ``channels`` channels, as ``decode_image`` gives it, where it
+    can: it refuses grey from BMP and GIF, and RGBA from GIF, which are converted from RGB instead."""
+    def native() -> tf.Tensor:
+        return tf.io.decode_image(contents, channels=channels, expand_animations=False)
+
+    def converted() -> tf.Tensor:
+        rgb = tf.io.decode_image(contents, channels=3, expand_animations=False)
+        return _with_channels(tf.ensure_shape(rgb, [None, None, 3]), channels)
+
+    if channels == 3:
+        return native()
+    is_png = tf.equal(tf.strings.substr(contents, 0, 8), MAGIC["PNG"][0])
+    is_bmp = tf.equal(tf.strings.substr(contents, 0, 2), MAGIC["BMP"][0])
+    decodes = is_png if channels == 1 else tf.logical_or(is_png, is_bmp)
+    return tf.cond(decodes, native, converted)
+
+
+def _other_branch(contents: tf.Tensor, spec: ImageSpec, guard: bool) -> tf.Tensor:
     if not guard:
-        return tf.io.decode_image(contents, channels=3, expand_animations=False)
+        return _decode_other(contents, spec.channels)
     failed = tf.reduce_any(tf.stack([failure for failure, _ in header_failures(contents)]))
     with tf.control_dependencies([tf.debugging.Assert(tf.logical_not(failed), ["fast_balance: header check failed"])]):
-        return tf.io.decode_image(contents, channels=3, expand_animations=False)
+        return _decode_other(contents, spec.channels)
 
 
-def decode_resized(contents: tf.Tensor, image_size: tuple[int, int], guard: bool = True) -> tf.Tensor:
-    """uint8 [H, W, 3] image of `image_size` from encoded bytes; fails (without a path) when the
-    bytes do not decode or, with ``guard``, fail the graph's checks."""
-    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), JPEG_MAGIC)
-    image = tf.cond(is_jpeg, lambda: _jpeg_ratio_branch(contents, image_size, guard),
-                    lambda: _other_branch(contents, guard))
-    image = tf.image.resize(image, image_size, method="bilinear")
-    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+def _centre_crop(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """The largest centred window of ``image`` with the aspect ratio of ``size``: the arithmetic of
+    Keras' ``smart_resize`` (float32, truncated), so that the same pixels are kept."""
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    target_height, target_width = size
+    crop_height = tf.cast(tf.cast(width * target_height, tf.float32) / target_width, tf.int32)
+    crop_height = tf.maximum(tf.minimum(height, crop_height), 1)
+    crop_width = tf.cast(tf.cast(height * target_width, tf.float32) / target_height, tf.int32)
+    crop_width = tf.maximum(tf.minimum(width, crop_width), 1)
+    top = tf.cast(tf.cast(height - crop_height, tf.float32) / 2, tf.int32)
+    left = tf.cast(tf.cast(width - crop_width, tf.float32) / 2, tf.int32)
+    return image[top : top + crop_height, left : left + crop_width, :]
 
 
-def try_images(function: Callable[[tf.Tensor], object], argument: tf.Tensor, spec):
+def resize(image: tf.Tensor, spec: ImageSpec) -> tf.Tensor:
+    """float32 ``image`` resized to ``spec``, as ``image_dataset_from_directory`` resizes (no
+    antialiasing; values may overshoot [0, 255] with the cubic and Lanczos kernels)."""
+    image = tf.cast(image, tf.float32)
+    if spec.aspect == "pad":
+        return tf.image.resize_with_pad(image, spec.size[0], spec.size[1], method=spec.interpolation)
+    if spec.aspect == "crop":
+        image = _centre_crop(image, spec.size)
+    return tf.image.resize(image, spec.size, method=spec.interpolation)
+
+
+def decode_resized(contents: tf.Tensor, image_size: ImageSize, guard: bool = True) -> tf.Tensor:
+    """uint8 image of ``image_size`` (an `ImageSpec`, or ``(height, width)`` for RGB, bilinear)
+    from encoded bytes; fails (without a path) when the bytes do not decode or, with ``guard``,
+    fail the graph's checks."""
+    return _decoder(as_image_spec(image_size), guard)(contents)
+
+
+# One traced function per spec in a process, called from every graph that decodes (each reading
+# stage calls it from several places): tracing the decoders' branches is what building a dataset
+# spends most of its time on.
+@functools.cache
+def _decoder(spec: ImageSpec, guard: bool) -> Callable[[tf.Tensor], tf.Tensor]:
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string)])  # type: ignore[untyped-decorator]
+    def decode(contents: tf.Tensor) -> tf.Tensor:
+        is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), JPEG_MAGIC)
+        image = tf.cond(is_jpeg, lambda: _jpeg_ratio_branch(contents, spec, guard),
+                        lambda: _other_branch(contents, spec, guard))
+        image = resize(tf.ensure_shape(image, [None, None, spec.channels]), spec)
+        return tf.ensure_shape(tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8), spec.shape)
+
+    return cast(Callable[[tf.Tensor], tf.Tensor], decode)
+
+
+def try_images(function: Callable[[tf.Tensor], object], argument: tf.Tensor, spec: object) -> Any:
     """``(function(argument), True)``, or ``(empty, False)`` when it fails: an error caught in the
     graph, by a one-element dataset that drops its element on error.
 
@@ -158,7 +323,8 @@ def try_images(function: Callable[[tf.Tensor], object], argument: tf.Tensor, spe
 
 # Traced once however many pipelines call it, and not inlined where called: a graph instantiates
 # it only when a file fails.
-@tf.function(input_signature=[tf.TensorSpec([], tf.string)], experimental_attributes={"_noinline": True})
+@tf.function(  # type: ignore[untyped-decorator]
+    input_signature=[tf.TensorSpec([], tf.string)], experimental_attributes={"_noinline": True})
 def problem_of(path: tf.Tensor) -> tf.Tensor:
     """Why the file at `path` fails to load, in the graph: the first of the graph's checks that it
     fails, else that it cannot be read or decoded. For the error path only (it reads the file again)."""
@@ -211,13 +377,42 @@ SKIP_HINT = (
 CHANGED_HINT = "It loaded when the dataset was built (on_error set to skip), so it has changed since."
 
 
-def load_image(path: tf.Tensor, image_size: tuple[int, int], check: bool = True) -> tf.Tensor:
-    """Reads and decodes one file into uint8 [H, W, 3] of ``image_size``.
+def load_image(
+    path: tf.Tensor,
+    image_size: ImageSize,
+    check: bool = True,
+    *,
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    fast_jpeg: bool = True,
+) -> tf.Tensor:
+    """Reads and decodes one file into uint8 ``[height, width, channels]`` of ``image_size``.
 
     With ``check``, the graph's checks run first and a file that cannot be loaded fails with its
     path and the reason in the error (an ``InvalidArgumentError``; a catch per call, a nested
     dataset, costs about as much as decoding a small image). Without, it is decoded as it is and
     fails as the decoder does, without the path.
+
+    Parameters
+    ----------
+    path : tf.Tensor
+        A string scalar.
+    image_size : (height, width) or int
+    check : bool
+    color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio
+        As ``keras.utils.image_dataset_from_directory``: ``"grayscale"``, ``"rgb"`` or ``"rgba"``
+        (1, 3 or 4 channels); a ``tf.image.resize`` method; Keras' centre crop, or zero padding,
+        to the target's aspect ratio.
+    fast_jpeg : bool
+        Decode JPEGs at least twice the target on both sides at reduced scale (libjpeg's DCT
+        scaling): faster and smoother, but not the pixels Keras gives. False decodes as Keras.
+
+    Returns
+    -------
+    tf.Tensor
+        uint8, rounded and clipped to [0, 255].
 
     Examples
     --------
@@ -226,19 +421,25 @@ def load_image(path: tf.Tensor, image_size: tuple[int, int], check: bool = True)
     >>> tf.io.write_file(path, tf.io.encode_png(tf.fill([40, 60, 3], tf.constant(128, tf.uint8))))
     >>> load_image(tf.constant(path), (20, 30)).shape.as_list()
     [20, 30, 3]
+    >>> load_image(tf.constant(path), (20, 20), color_mode="rgba", crop_to_aspect_ratio=True).shape.as_list()
+    [20, 20, 4]
     >>> tf.io.write_file(path, b"not an image")
     >>> load_image(tf.constant(path), (20, 30))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     tensorflow.python.framework.errors_impl.InvalidArgumentError: ...grey.png: not an image (unrecognised header)...
     """
+    if isinstance(image_size, ImageSpec):
+        spec = image_size
+    else:
+        spec = image_spec(image_size, color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, fast_jpeg)
     if not check:
-        return decode_resized(tf.io.read_file(path), image_size, guard=False)
-    spec = tf.TensorSpec([None, *image_size, 3], tf.uint8)
-    image, loaded = try_images(lambda p: decode_resized(tf.io.read_file(p), image_size)[None], path, spec)
+        return decode_resized(tf.io.read_file(path), spec, guard=False)
+    images_spec = tf.TensorSpec([None, *spec.shape], tf.uint8)
+    image, loaded = try_images(lambda p: decode_resized(tf.io.read_file(p), spec)[None], path, images_spec)
 
     def fail() -> tf.Tensor:
         message = failure_message(path[None], problem_of(path)[None], SKIP_HINT)
         with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
-            return tf.zeros([1, *image_size, 3], tf.uint8)
+            return tf.zeros([1, *spec.shape], tf.uint8)
 
-    return tf.ensure_shape(tf.cond(loaded, lambda: image, fail)[0], [*image_size, 3])
+    return tf.ensure_shape(tf.cond(loaded, lambda: image, fail)[0], spec.shape)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..histogram import histogram_text
 from ..plots import write_demo_report
-from .dataset import from_directory
+from .directory import from_directory
 from .synthetic import DEFAULT_COUNTS as DEFAULT_COUNTS
 from .synthetic import make_long_tailed_images
 

@@ -25,13 +25,13 @@ import numpy as np
 import tensorflow as tf
 
 from .bank import DecodeBank
-from .decode import SKIP_HINT, decode_resized, failure_message, problem_of, try_images
+from .decode import SKIP_HINT, ImageSize, as_image_spec, decode_resized, failure_message, problem_of, try_images
 
 
 def batch_reader(
     paths: np.ndarray,
-    image_size: tuple[int, int],
-    batch_size: int,
+    image_size: ImageSize,
+    batch_size: int | None,
     bank: DecodeBank,
     check: bool,
     hint: str = SKIP_HINT,
@@ -39,32 +39,37 @@ def batch_reader(
 ) -> Callable[..., tuple[tf.Tensor, ...]]:
     """``read(indices, labels, repeats, slots, epoch, batch) -> (images, labels, repeats, indices, epoch, batch)``.
 
-    With ``check``, a file that cannot be loaded fails with its path, the reason and ``hint`` in
-    the error. ``remember`` (for graphs that may hold variables) skips the catch for files that
-    loaded before, checking their length instead.
+    Images are decoded to ``image_size`` (an `ImageSpec`, or ``(height, width)``). With ``check``,
+    a file that cannot be loaded fails with its path, the reason and ``hint`` in the error.
+    ``remember`` (for graphs that may hold variables) skips the catch for files that loaded before,
+    checking their length instead. ``batch_size`` None reads batches of any size (no bank then).
     """
-    height, width = image_size
+    spec = as_image_spec(image_size)
+    if batch_size is None and bank.images is not None:
+        raise ValueError("a reader of batches of any size takes no decode bank")
+    parallel = batch_size or 32
     path_table = tf.constant(paths.astype(str))
-    image_spec = tf.TensorSpec([height, width, 3], tf.uint8)
-    images_spec = tf.TensorSpec([None, height, width, 3], tf.uint8)
+    image_spec = tf.TensorSpec(spec.shape, tf.uint8)
+    images_spec = tf.TensorSpec([None, *spec.shape], tf.uint8)
     banked_images = bank.images
 
     def load(index: tf.Tensor) -> tf.Tensor:
-        return decode_resized(tf.io.read_file(tf.gather(path_table, index)), image_size)
+        return decode_resized(tf.io.read_file(tf.gather(path_table, index)), spec)
 
     def decode(indices: tf.Tensor) -> tf.Tensor:
-        return tf.map_fn(load, indices, fn_output_signature=image_spec, parallel_iterations=batch_size)
+        return tf.map_fn(load, indices, fn_output_signature=image_spec, parallel_iterations=parallel)
 
     def load_alone(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image, loaded = try_images(lambda i: load(i)[None], index, images_spec)
-        return tf.cond(loaded, lambda: image[0], lambda: tf.zeros([height, width, 3], tf.uint8)), loaded
+        return tf.cond(loaded, lambda: image[0], lambda: tf.zeros(spec.shape, tf.uint8)), loaded
 
     # Not inlined where it is called: a graph instantiates it only if a batch fails.
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)], experimental_attributes={"_noinline": True})
+    @tf.function(  # type: ignore[untyped-decorator]
+        input_signature=[tf.TensorSpec([None], tf.int64)], experimental_attributes={"_noinline": True})
     def pinpoint(indices: tf.Tensor) -> tf.Tensor:
         """The error path: each file of the batch loaded on its own; the ones that fail are named."""
         images, loaded = tf.map_fn(load_alone, indices, fn_output_signature=(image_spec, tf.TensorSpec([], tf.bool)),
-                                   parallel_iterations=batch_size)
+                                   parallel_iterations=parallel)
         failed, _ = tf.unique(tf.gather(path_table, tf.boolean_mask(indices, tf.logical_not(loaded))))
         reasons = tf.map_fn(problem_of, failed, fn_output_signature=tf.string)
         report = tf.debugging.Assert(tf.reduce_all(loaded), [failure_message(failed, reasons, hint)])
@@ -77,12 +82,12 @@ def batch_reader(
 
     def load_measured(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         contents = tf.io.read_file(tf.gather(path_table, index))
-        return decode_resized(contents, image_size), tf.strings.length(contents)
+        return decode_resized(contents, spec), tf.strings.length(contents)
 
     def decode_caught(indices: tf.Tensor) -> tf.Tensor:
         (images, lengths), loaded = try_images(
             lambda i: tf.map_fn(load_measured, i, fn_output_signature=(image_spec, tf.TensorSpec([], tf.int32)),
-                                parallel_iterations=batch_size),
+                                parallel_iterations=parallel),
             indices, (images_spec, tf.TensorSpec([None], tf.int32)))
 
         def remembered() -> tf.Tensor:
@@ -101,19 +106,21 @@ def batch_reader(
         changed = tf.debugging.Assert(same, ["fast_balance: cannot load image file", path,
                                              "its length changed since it loaded: build the dataset again"])
         with tf.control_dependencies([changed]):
-            return decode_resized(tf.identity(contents), image_size)
+            return decode_resized(tf.identity(contents), spec)
 
     def decode_checked(indices: tf.Tensor) -> tf.Tensor:
         if loaded_length is None:
             return decode_caught(indices)
         known = tf.reduce_all(tf.gather(loaded_length, indices) >= 0)
         return tf.cond(known, lambda: tf.map_fn(load_known, indices, fn_output_signature=image_spec,
-                                                parallel_iterations=batch_size),
+                                                parallel_iterations=parallel),
                        lambda: decode_caught(indices))
 
     read_files = decode_checked if check else decode
 
-    def read(indices, labels, repeats, slots, epoch, batch):
+    def read(
+        indices: tf.Tensor, labels: tf.Tensor, repeats: tf.Tensor, slots: tf.Tensor, epoch: tf.Tensor, batch: tf.Tensor
+    ) -> tuple[tf.Tensor, ...]:
         if banked_images is None:
             images = read_files(indices)
         else:
@@ -122,7 +129,7 @@ def batch_reader(
             slot_parts = tf.dynamic_partition(slots, in_bank, 2)
             index_parts = tf.dynamic_partition(indices, in_bank, 2)
             images = tf.dynamic_stitch(positions, [read_files(index_parts[0]), tf.gather(banked_images, slot_parts[1])])
-        images = tf.ensure_shape(images, [batch_size, height, width, 3])
+        images = tf.ensure_shape(images, [batch_size, *spec.shape])
         return images, labels, repeats, indices, epoch, batch
 
     return read

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
 
 from .._checks import check_int
 from ..stream import StreamRebalancer
+from ..weights import Target
 
 
 @dataclass
@@ -27,7 +28,7 @@ class RebalanceReport:
     unweighted: int = 0  #: records of classes the target gives weight 0: read, never emitted
     skipped: int = 0  #: records with a label outside [0, num_classes) (on_error="skip")
     peak_held_bytes: int = 0  #: most serialized bytes held in the reservoirs at once
-    per_pass: list = field(default_factory=list)
+    per_pass: list[dict[str, int]] = field(default_factory=list)
 
     @property
     def reads_per_emitted(self) -> float:
@@ -41,17 +42,17 @@ class RebalanceReport:
         )
 
 
-def _serialize(*element) -> tf.Tensor:
+def _serialize(*element: Any) -> tf.Tensor:
     """Element -> one string tensor: each component by tf.io.serialize_tensor, then the list."""
     element = element[0] if len(element) == 1 else element
     parts = [tf.io.serialize_tensor(component) for component in tf.nest.flatten(element)]
     return tf.io.serialize_tensor(tf.stack(parts))
 
 
-def _deserialize(spec):
+def _deserialize(spec: Any) -> Callable[[tf.Tensor], Any]:
     flat_spec = tf.nest.flatten(spec)
 
-    def deserialize(payload):
+    def deserialize(payload: tf.Tensor) -> Any:
         parts = tf.io.parse_tensor(payload, tf.string)
         flat = [
             tf.ensure_shape(tf.io.parse_tensor(parts[i], component.dtype), component.shape)
@@ -85,7 +86,9 @@ class _Passes:
         finally:
             self._streams.pop(number, None)
 
-    def push(self, number, payloads, labels, final):
+    def push(
+        self, number: np.int64, payloads: np.ndarray, labels: np.ndarray, final: np.bool_
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         stream = self._streams[int(number)]
         out, out_labels, repeats = stream.push(list(payloads), labels, final=bool(final))
         if final:
@@ -100,10 +103,10 @@ class _Passes:
 
 def rebalance(
     dataset: tf.data.Dataset,
-    label_fn: Callable,
+    label_fn: Callable[..., tf.Tensor],
     num_classes: int,
     *,
-    target="balanced",
+    target: Target = "balanced",
     capacity_per_class: int = 1024,
     seed: int = 0,
     chunk_size: int = 256,
@@ -183,8 +186,8 @@ def rebalance(
         tf.data.Dataset.from_tensors((tf.constant([], tf.string), tf.constant([], tf.int64), True))
     )
 
-    def one_pass(number):
-        def rebalanced(payloads, labels, final):
+    def one_pass(number: tf.Tensor) -> tf.data.Dataset:
+        def rebalanced(payloads: tf.Tensor, labels: tf.Tensor, final: tf.Tensor) -> tf.data.Dataset:
             out, out_labels, repeats = tf.numpy_function(
                 passes.push, [number, payloads, labels, final], [tf.string, tf.int32, tf.int32], stateful=True
             )

@@ -88,10 +88,14 @@ class InputCheckpoint(tf.keras.callbacks.Callback):
 
     Examples
     --------
-    >>> checkpoint = InputCheckpoint(ds, path=str(tmp / "input_state.json"))
-    >>> history = checkpoint.fit(model, epochs=2, verbose=0)
-    >>> checkpoint.state_dict()["epoch"]
-    2
+    >>> import fast_balance.tf as fbt
+    >>> ds = fbt.from_directory(folder, image_size=(32, 32), batch_size=6, verbose=False)
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    >>> model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> checkpoint = InputCheckpoint(ds, path=tmp / "input_state.json")  # read if it exists
+    >>> history = checkpoint.fit(model, epochs=2, verbose=0)  # after a restart: the rest of the epochs
+    >>> checkpoint.state_dict()["epoch"], InputCheckpoint.load(tmp / "input_state.json")["position"]
+    (2, 0)
     """
 
     def __init__(self, dataset: tf.data.Dataset, path: Path | None = None, save_every: int = 1) -> None:

@@ -68,9 +68,9 @@ def make_long_tailed_images(
 
     Examples
     --------
-    >>> paths, labels, names = make_long_tailed_images("/tmp/parts", counts=(50, 10))
-    >>> names
-    ['class_00', 'class_01']
+    >>> paths, labels, names = make_long_tailed_images(tmp / "parts", counts=(50, 10), max_size=200, progress=False)
+    >>> names, np.bincount(labels).tolist()
+    (['class_00', 'class_01'], [50, 10])
     """
     directory = os.fspath(directory)
     counts = [int(n) for n in counts]

@@ -242,7 +242,15 @@ class _PlanSampler(Generic[T]):
         )
 
 
-_OPTIONS_DOC = """
+class BalancedSampler(_PlanSampler[int], Sampler[int]):
+    """Sample indices of class-balanced epochs, one after the other: a ``Sampler[int]``.
+
+    Every epoch is the plan's (`fast_balance.BalancedIndexSampler`): exact class quotas, a
+    fresh order every epoch, pools that carry over. With ``batch_size`` in the options, every
+    consecutive ``batch_size`` indices are a stratified batch; give the DataLoader the same
+    ``batch_size`` (or use `BalancedBatchSampler`). ``len()`` is the samples of an epoch in this
+    rank's shard.
+
     Parameters
     ----------
     labels : array_like of int, 1-D
@@ -256,24 +264,10 @@ _OPTIONS_DOC = """
         in the epoch) instead of ints; `RepeatsDataset` hands them to a transform.
     **options
         Any other argument of `fast_balance.BalancedIndexSampler`: ``target``,
-        ``samples_per_epoch``, ``replacement``, ``batch_size``, ``seed``, ``num_classes``, ...
+        ``samples_per_epoch``, ``replacement``, ``seed``, ``num_classes``, ...
         (``num_shards`` and ``shard_index`` come from ``num_replicas`` and ``rank``).
         `from_plan` wraps any other sampler of this package instead.
-"""
 
-
-class BalancedSampler(_PlanSampler[int], Sampler[int]):
-    __doc__ = (
-        """Sample indices of class-balanced epochs, one after the other: a ``Sampler[int]``.
-
-    Every epoch is the plan's (`fast_balance.BalancedIndexSampler`): exact class quotas, a
-    fresh order every epoch, pools that carry over. With ``batch_size`` in the options, every
-    consecutive ``batch_size`` indices are a stratified batch; give the DataLoader the same
-    ``batch_size`` (or use `BalancedBatchSampler`). ``len()`` is the samples of an epoch in this
-    rank's shard.
-"""
-        + _OPTIONS_DOC
-        + """
     Examples
     --------
     >>> from fast_balance.torch import BalancedSampler
@@ -283,7 +277,6 @@ class BalancedSampler(_PlanSampler[int], Sampler[int]):
     >>> sampler.epoch        # the next iteration goes through the next epoch
     1
     """
-    )
 
     def __init__(self, labels: npt.ArrayLike, *, num_replicas: int | None = None, rank: int | None = None,
                  with_repeats: bool = False, **options: Any) -> None:
@@ -294,16 +287,32 @@ class BalancedSampler(_PlanSampler[int], Sampler[int]):
 
 
 class BalancedBatchSampler(_PlanSampler[list[int]], Sampler[list[int]]):
-    __doc__ = (
-        """Stratified batches of class-balanced epochs: a ``Sampler[list[int]]`` for
+    """Stratified batches of class-balanced epochs: a ``Sampler[list[int]]`` for
     ``DataLoader(batch_sampler=...)``.
 
     Every batch holds floor or ceil of ``batch_size * p_c`` samples of each class c, and every
     rank gets the same number of batches. ``len()`` is the batches of an epoch in this rank's
     shard; `state_dict` positions are in samples (batches times ``batch_size``).
-"""
-        + _OPTIONS_DOC.replace("**options\n", "batch_size : int\n        Samples per batch.\n    **options\n")
-        + """
+
+    Parameters
+    ----------
+    labels : array_like of int, 1-D
+        Class of every sample of the dataset, as for `fast_balance.BalancedIndexSampler`.
+    batch_size : int
+        Samples per batch.
+    num_replicas, rank : int, optional
+        This process reads shard ``rank`` of ``num_replicas``: disjoint shards of whole batches
+        which together are exactly the epoch, each as long as the others. Default: the world
+        size and rank of the initialised default process group, or 1 and 0 without one.
+    with_repeats : bool
+        Yield `Draw` objects (ints that carry ``repeats``, the times the index was already drawn
+        in the epoch) instead of ints; `RepeatsDataset` hands them to a transform.
+    **options
+        Any other argument of `fast_balance.BalancedIndexSampler`: ``target``,
+        ``samples_per_epoch``, ``replacement``, ``seed``, ``num_classes``, ...
+        (``num_shards`` and ``shard_index`` come from ``num_replicas`` and ``rank``).
+        `from_plan` wraps any other sampler of this package instead.
+
     Examples
     --------
     >>> from fast_balance.torch import BalancedBatchSampler
@@ -312,7 +321,6 @@ class BalancedBatchSampler(_PlanSampler[list[int]], Sampler[list[int]]):
     >>> len(sampler), len(batches), sorted(np.bincount([int(i >= 90) for i in batches[0]]).tolist())
     (9, 9, [10, 10])
     """
-    )
 
     def __init__(self, labels: npt.ArrayLike, *, batch_size: int, num_replicas: int | None = None,
                  rank: int | None = None, with_repeats: bool = False, **options: Any) -> None:
