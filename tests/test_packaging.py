@@ -193,6 +193,19 @@ def test_user_extras_install_no_tensorflow_beside_any_tensorflow(tensorflow, off
         )
 
 
+#: Framework builds that the user picks: no user extra may bring one (a `torch` requirement pulls
+#: the index's default build over a CPU or ROCm one).
+OTHER_FRAMEWORK_BUILDS = frozenset({"torch", "jax", "jaxlib"})
+
+
+def test_user_extras_install_no_torch_or_jax(offline_index, tmp_path):
+    python = _stub_venv(tmp_path, None, offline_index)
+    for extra in USER_EXTRAS:
+        installs = _dry_run(python, extra, offline_index, tmp_path / f"report-{extra}.json")
+        assert not OTHER_FRAMEWORK_BUILDS & set(installs), f'pip install ".[{extra}]" would install {installs}'
+    assert {"torch", "grain"} <= set(USER_EXTRAS)
+
+
 def test_demo_extra_installs_tensorflow_on_a_fresh_machine(offline_index, tmp_path):
     # Also shows that the check above sees a TensorFlow requirement when there is one.
     installs = _dry_run(_stub_venv(tmp_path, None, offline_index), "demo", offline_index, tmp_path / "report.json")
