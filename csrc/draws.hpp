@@ -86,7 +86,13 @@ class Draws {
       const std::int64_t count = index_.count(cls);
       if (count == 0) continue;
       const std::int64_t quota = plan.quotas()[c];
-      const auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(quota);
+      auto first_draw = static_cast<uint128>(epoch) * static_cast<std::uint64_t>(quota);
+      if (!plan.options().draw_shifts.empty()) {
+        const std::int64_t shift = plan.options().draw_shifts[c];
+        const auto magnitude = static_cast<uint128>(shift < 0 ? -static_cast<uint128>(shift) : static_cast<uint128>(shift));
+        if (shift < 0 && magnitude > first_draw) throw std::invalid_argument("draw_shifts put a first draw below 0");
+        first_draw = shift < 0 ? first_draw - magnitude : first_draw + magnitude;
+      }
       if (first_draw >> 62) throw std::overflow_error("epoch too large for this class's draw counter");
       Cursor& cursor = cursors_[k];
       cursor.key_prefix = plan.key_prefix(c);

@@ -36,6 +36,10 @@ struct SamplerOptions {
   // waiting for their places, and a first pass's members with their positions (faster; the output
   // is the same either way, which the core's tests check by turning it off).
   bool pack_words = true;
+  // Target schedules: per present class, what is added to epoch * quota to number the epoch's
+  // first draw, so that the draws of epochs sampled at other quotas continue where those ended
+  // (docs/determinism.md). Empty: 0 for every class.
+  std::vector<std::int64_t> draw_shifts;
 };
 
 // Immutable once built; every fill reads it through a const reference, so concurrent epochs
@@ -90,6 +94,10 @@ class SamplerPlan {
   static std::vector<std::int64_t> checked_quotas(const ClassIndex& index, const std::vector<std::uint64_t>& weights,
                                                   const SamplerOptions& options) {
     const std::int64_t num_classes = index.num_classes();
+    if (!options.draw_shifts.empty() && static_cast<std::int64_t>(options.draw_shifts.size()) != num_classes) {
+      throw std::invalid_argument("draw_shifts has " + std::to_string(options.draw_shifts.size()) + " entries for " +
+                                  std::to_string(num_classes) + " classes");
+    }
     if (static_cast<std::int64_t>(weights.size()) != num_classes) {
       throw std::invalid_argument("weights has " + std::to_string(weights.size()) + " entries for " +
                                   std::to_string(num_classes) + " classes present in the labels");

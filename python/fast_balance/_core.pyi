@@ -31,6 +31,7 @@ class Sampler:
         num_shards: int,
         shard_index: int,
         sample_weights: SampleWeights | None = None,
+        draw_shifts: npt.NDArray[np.int64] | None = None,
     ) -> None: ...
     @property
     def quotas(self) -> npt.NDArray[np.int64]: ...

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from typing import Any, NamedTuple, Union
+import threading
+import types
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +21,9 @@ from .sample_weights import normalize_sample_weights
 from .weights import Target, check_weights, integer_weights, present_class_weights
 
 SamplesPerEpoch = Union[str, int]
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
 SAMPLES_PER_EPOCH_NAMES = ("max", "min", "n")
 
 #: The core's limits: slots of an epoch (the bucket arithmetic's), samples of a batch, and
@@ -123,12 +131,18 @@ class BalancedIndexSampler:
         Class of every sample, in [0, num_classes). Any integer dtype or byte order.
     num_classes : int, optional
         Defaults to ``max(labels) + 1``. Classes without samples cost no memory.
-    target : str, float, sequence, array or dict
+    target : str, float, sequence, array, dict, Blend or callable
         Class distribution to draw: ``"balanced"`` (equal), ``"instance"`` (the data's own
         frequencies), a power q (p_c proportional to count_c**q; 0.5 is square-root sampling),
-        or per-class weights (sequence/array of num_classes, or dict {class: weight} with
-        missing classes at 0).
-    samples_per_epoch : {"max", "min", "n"} or int
+        per-class weights (sequence/array of num_classes, or dict {class: weight} with
+        missing classes at 0), a `fast_balance.schedules.Blend` of two of these, or a schedule:
+        a function of the epoch returning one of these (`fast_balance.schedules`). Under a
+        schedule, epoch e draws ``target(e)``'s quotas and each class's pool continues where the
+        earlier epochs left it; any epoch is still reached directly (its draw origin is the sum
+        of the earlier quotas, computed without generating those epochs).
+    samples_per_epoch : {"max", "min", "n"}, int or None
+        None (the default): ``"max"``, or ``"n"`` under a schedule, whose epochs all have the
+        same length (``"max"`` and ``"min"`` depend on the target, so a schedule refuses them).
         ``"max"``: the smallest epoch in which every class is drawn at least as often as it has
         samples (balanced: num_classes * largest class). ``"min"``: the largest epoch in which
         no class repeats a sample (balanced: num_classes * smallest class). ``"n"``: the
@@ -191,8 +205,8 @@ class BalancedIndexSampler:
         labels: npt.ArrayLike,
         *,
         num_classes: int | None = None,
-        target: Target = "balanced",
-        samples_per_epoch: SamplesPerEpoch = "max",
+        target: Target | Callable[[int], Target] = "balanced",
+        samples_per_epoch: SamplesPerEpoch | None = None,
         replacement: bool = False,
         batch_size: int | None = None,
         seed: int = 0,
@@ -201,6 +215,14 @@ class BalancedIndexSampler:
         sample_weights: npt.ArrayLike | None = None,
     ) -> None:
         array, inferred = normalize_labels(labels)
+        schedule = target if is_schedule(target) else None
+        if samples_per_epoch is None:
+            samples_per_epoch = "max" if schedule is None else "n"
+        elif schedule is not None and samples_per_epoch in ("max", "min"):
+            raise ValueError(
+                f"samples_per_epoch={samples_per_epoch!r} depends on the target, which a schedule changes every "
+                "epoch; give 'n' (the default under a schedule) or an integer: the epoch length stays fixed"
+            )
         values = None if sample_weights is None else normalize_sample_weights(sample_weights, array.size)
         if num_classes is None:
             num_classes = inferred
@@ -231,8 +253,13 @@ class BalancedIndexSampler:
             )
         index = _core.ClassIndex(array, num_classes)
         classes, counts = index.classes, index.counts
-        float_weights = present_class_weights(target, classes, counts, num_classes)
-        check_weights(float_weights, "target", classes)
+        if schedule is not None:
+            target_now = _scheduled_target(schedule, 0)
+            float_weights = _checked_weights(target_now, classes, counts, num_classes, 0)
+        else:
+            fixed: Target = target  # type: ignore[assignment]  # not a schedule: checked above
+            float_weights = present_class_weights(fixed, classes, counts, num_classes)
+            check_weights(float_weights, "target", classes)
         weights = integer_weights(float_weights)
         core_weights = None
         if values is not None:
@@ -267,6 +294,13 @@ class BalancedIndexSampler:
                              shard_index=shard_index)
         self._max_epoch = (_DRAW_LIMIT - 1) // max(int(self._core.quotas.max()), 1)
         self._fingerprint = f"{self._core.fingerprint:016x}"
+        self._schedule = schedule
+        if schedule is not None:
+            identity = f"{self._fingerprint}:{schedule_identity(schedule)}".encode()
+            self._fingerprint = hashlib.blake2b(identity, digest_size=8).hexdigest()
+            self._plans: OrderedDict[bytes, Any] = OrderedDict()
+            self._origins: dict[int, np.ndarray] = {0: np.zeros(classes.size, dtype=np.int64)}
+            self._schedule_lock = threading.Lock()
 
     # -- pickling: a sampler is rebuilt from its labels and options ------------------------------
     def __reduce__(self) -> tuple[Any, tuple[np.ndarray, dict[str, Any]]]:
@@ -425,8 +459,61 @@ class BalancedIndexSampler:
             indices, labels, repeats = self._outputs.take(stop - start)
         else:
             indices, labels, repeats = output_views(out, stop - start)
-        self._core.fill_into(epoch, start, stop, indices, labels, repeats)
+        self._core_at(epoch).fill_into(epoch, start, stop, indices, labels, repeats)
         return Epoch(indices, labels, repeats)
+
+    # -- target schedules ----------------------------------------------------------------------
+    def _weights_at(self, epoch: int) -> np.ndarray:
+        target = _scheduled_target(self._schedule, epoch)  # type: ignore[arg-type]
+        return integer_weights(_checked_weights(target, self._classes, self._counts, self._num_classes, epoch))
+
+    def _origin_at(self, epoch: int) -> np.ndarray:
+        """Each present class's draws before ``epoch``: the sum of its quotas over the earlier epochs."""
+        with self._schedule_lock:
+            known = max(e for e in self._origins if e <= epoch)
+            origin = self._origins[known].copy()
+        for e in range(known, epoch):
+            origin += _core.apportion(self._samples_per_epoch, self._weights_at(e))
+            if (e + 1) % _ORIGIN_EVERY == 0:
+                with self._schedule_lock:
+                    self._origins[e + 1] = origin.copy()
+        return origin
+
+    def _core_at(self, epoch: int) -> Any:
+        """The core plan that epoch ``epoch`` is drawn from: under a schedule, one for the epoch's
+        target whose draws continue where the earlier epochs' ended."""
+        if self._schedule is None or epoch == 0:
+            return self._core
+        weights = self._weights_at(epoch)
+        quotas = _core.apportion(self._samples_per_epoch, weights)
+        shifts = self._origin_at(epoch) - np.int64(epoch) * quotas
+        key = weights.tobytes() + shifts.tobytes()
+        with self._schedule_lock:
+            core = self._plans.get(key)
+            if core is not None:
+                self._plans.move_to_end(key)
+                return core
+        core = _core.Sampler(self._index, weights, self._seed, self._samples_per_epoch, self._batch_size or 0,
+                             self._replacement, self._num_shards, self._shard_index, self._sample_weights, shifts)
+        with self._schedule_lock:
+            self._plans[key] = core
+            while len(self._plans) > _PLANS_KEPT:
+                self._plans.popitem(last=False)
+        return core
+
+    def quotas_at(self, epoch: int) -> np.ndarray:
+        """Samples of each class id in epoch ``epoch`` (int64, length num_classes): `quotas`
+        unless the target is a schedule.
+
+        Examples
+        --------
+        >>> from fast_balance.schedules import TwoStage
+        >>> s = fast_balance.BalancedIndexSampler([0] * 9 + [1], target=TwoStage("instance", "balanced", 2))
+        >>> s.quotas_at(1).tolist(), s.quotas_at(2).tolist()
+        ([9, 1], [5, 5])
+        """
+        epoch = check_int("epoch", epoch, minimum=0, maximum=self._max_epoch)
+        return self._per_id(self._core_at(epoch).quotas, np.int64)
 
     def iterator(self, epoch: int = 0, position: int = 0, epochs: int | None = None) -> SamplerIterator:
         """A cursor over the stream from ``(epoch, position)``: `SamplerIterator`.
@@ -440,6 +527,46 @@ class BalancedIndexSampler:
         """Epoch 0, once (sample indices, or one array per batch). For another epoch, or a
         checkpointed position, use ``iterator(epoch)``."""
         return SamplerIterator(self, 0, 0, epochs=1)
+
+
+#: Under a schedule: how many epochs apart the draw origins are remembered, and how many per-epoch
+#: plans are kept (a schedule constant over a stretch of epochs reuses one).
+_ORIGIN_EVERY = 16
+_PLANS_KEPT = 8
+
+
+def is_schedule(target: object) -> TypeGuard[Callable[[int], Target]]:
+    """Whether ``target`` is a target schedule (a callable of the epoch) rather than a target."""
+    return callable(target) and not isinstance(target, (str, Mapping, np.ndarray, type))
+
+
+def schedule_identity(schedule: Callable[[int], Target]) -> str:
+    """What identifies a schedule across processes, for the sampler's fingerprint: a function's
+    qualified name, else its repr (the schedules of `fast_balance.schedules` are dataclasses)."""
+    if isinstance(schedule, (types.FunctionType, types.BuiltinFunctionType)):
+        return f"{schedule.__module__}.{schedule.__qualname__}"
+    return repr(schedule)
+
+
+def _scheduled_target(schedule: Callable[[int], Target], epoch: int) -> Target:
+    try:
+        return schedule(epoch)
+    except Exception as error:
+        raise ValueError(f"target schedule failed at epoch {epoch}: {type(error).__name__}: {error}") from error
+
+
+def _checked_weights(
+    target: Target, classes: np.ndarray, counts: np.ndarray, num_classes: int, epoch: int
+) -> np.ndarray:
+    """The float class weights of a scheduled target, errors naming the epoch."""
+    if is_schedule(target):
+        raise TypeError(f"target schedule returned a callable at epoch {epoch}; it must return a target")
+    try:
+        weights = present_class_weights(target, classes, counts, num_classes)
+        check_weights(weights, "target", classes)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"target schedule at epoch {epoch}: {error}") from error
+    return weights
 
 
 def _check_weighted_classes(values: np.ndarray, labels: np.ndarray, classes: np.ndarray, target: np.ndarray) -> None:

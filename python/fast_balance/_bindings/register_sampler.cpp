@@ -43,7 +43,8 @@ void register_sampler(py::module_& m) {
                        const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& weights,
                        std::uint64_t seed, std::int64_t samples_per_epoch, std::int64_t batch_size, bool replacement,
                        std::int64_t num_shards, std::int64_t shard_index,
-                       std::shared_ptr<const fast_balance::SampleWeights> sample_weights) {
+                       std::shared_ptr<const fast_balance::SampleWeights> sample_weights,
+                       const py::object& draw_shifts) {
              std::vector<std::uint64_t> weight_values(weights.data(), weights.data() + weights.size());
              fast_balance::SamplerOptions options;
              options.seed = seed;
@@ -52,12 +53,16 @@ void register_sampler(py::module_& m) {
              options.replacement = replacement;
              options.num_shards = num_shards;
              options.shard_index = shard_index;
+             if (!draw_shifts.is_none()) {
+               const auto shifts = draw_shifts.cast<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>();
+               options.draw_shifts.assign(shifts.data(), shifts.data() + shifts.size());
+             }
              py::gil_scoped_release release;
              return std::make_unique<BalancedSampler>(std::move(index), weight_values, options, sample_weights.get());
            }),
            py::arg("index"), py::arg("weights"), py::arg("seed"), py::arg("samples_per_epoch"),
            py::arg("batch_size"), py::arg("replacement"), py::arg("num_shards"), py::arg("shard_index"),
-           py::arg("sample_weights") = py::none())
+           py::arg("sample_weights") = py::none(), py::arg("draw_shifts") = py::none())
       .def_property_readonly("quotas", [](const BalancedSampler& s) { return to_numpy(s.quotas()); },
                              "Draws of each present class per epoch, in the index's class order.")
       .def_property_readonly("shard_size", &BalancedSampler::shard_size)

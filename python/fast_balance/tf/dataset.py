@@ -115,8 +115,8 @@ def _repeat_factor_sampler(
         _check_shard(sampler, shards, batch_size)
         return sampler
     factors = repeat_factors(sets, float(threshold))  # type: ignore[arg-type]
-    if isinstance(size, str):
-        if size != "max":
+    if size is None or isinstance(size, str):
+        if size not in (None, "max"):
             raise ValueError(f"with label sets, samples_per_epoch is the rounded sum of the repeat factors (the "
                              f"default) or an int, got {size!r}")
         size = max(1, round(float(factors.sum())))
@@ -161,7 +161,7 @@ def balanced_dataset(
     label_mode: str | None = "int",
     num_classes: int | None = None,
     target: Target = "balanced",
-    samples_per_epoch: SamplesPerEpoch = "max",
+    samples_per_epoch: SamplesPerEpoch | None = None,
     replacement: bool = False,
     num_shards: int = 1,
     shard_index: int = 0,
@@ -188,11 +188,11 @@ def balanced_dataset(
     ``model.fit(ds, epochs=3)`` sees three different balanced epochs.
 
     **How long an epoch is.** ``len(ds)`` is the number of batches of one pass:
-    ``samples_per_epoch / batch_size`` (of this shard). The default here, ``"max"``, draws every
-    class as often as the largest class has samples (``num_classes * largest`` when balanced), so
-    an epoch is longer than one pass over the files, and longer than Keras' epoch on the same
-    files; `from_directory` defaults to ``"n"``, one file's worth of draws per file, as Keras
-    counts. Either idiom then trains whole epochs:
+    ``samples_per_epoch / batch_size`` (of this shard). The default here, ``"max"`` (``"n"`` under
+    a target schedule), draws every class as often as the largest class has samples
+    (``num_classes * largest`` when balanced), so an epoch is longer than one pass over the
+    files, and longer than Keras' epoch on the same files; `from_directory` defaults to ``"n"``,
+    one file's worth of draws per file, as Keras counts. Either idiom then trains whole epochs:
 
     - ``model.fit(ds, epochs=10)``: Keras takes ``len(ds)`` steps per epoch;
     - ``model.fit(ds.repeat(), epochs=10, steps_per_epoch=k)``: any ``k``, each repetition the
@@ -250,9 +250,10 @@ def balanced_dataset(
     target : str, float, sequence, array or dict
         As `fast_balance.BalancedIndexSampler`, which is built from ``labels`` with this and the
         four below, ``batch_size``, ``num_classes`` and ``seed``.
-    samples_per_epoch : {"max", "min", "n"} or int
-        As `fast_balance.BalancedIndexSampler`. The default, ``"max"``, draws every class as
-        often as the largest one has samples: an epoch is longer than one pass over the files
+    samples_per_epoch : {"max", "min", "n"}, int or None
+        As `fast_balance.BalancedIndexSampler`. The default (None) is ``"max"`` (``"n"`` when
+        ``target`` is a schedule), which draws every class as often as the largest one has
+        samples: an epoch is longer than one pass over the files
         (see above for ``len(ds)``); ``"n"`` draws as many samples as there are files.
     replacement : bool
         As `fast_balance.BalancedIndexSampler`.
