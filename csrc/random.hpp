@@ -35,6 +35,7 @@ enum class StreamDomain : std::uint64_t {
   kWeightedOffset = 8,   // (class, 0): where a weighted class's first epoch starts on its line
   kCopySpread = 9,       // (class, epoch): where a weighted class's copies go in the epoch (copy_spread.hpp)
   kWeightedDraw = 10,    // (class, 0): draws with replacement in proportion to sample weights (alias_table.hpp)
+  kGrainRecord = 11,     // (index, 0): a Grain record's NumPy generator (keyed in fast_balance.grain)
 };
 
 constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;

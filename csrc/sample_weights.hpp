@@ -91,9 +91,13 @@ class SampleWeights {
     for (std::int64_t m = 0; m < count; ++m) largest = std::max(largest, value(m));
     int exponent = 0;  // largest = f * 2^exponent, f in [0.5, 1)
     std::frexp(largest, &exponent);
+    // Multiplying by a power of two is exact, as ldexp is, and cheaper; ldexp where the power itself
+    // is not a double (a largest weight below 2^-992).
+    const int shift = kScaleBits - exponent;
+    const double factor = shift < 1000 ? std::ldexp(1.0, shift) : 0.0;
     for (std::int64_t m = 0; m < count; ++m) {
       const double w = value(m);
-      const double scaled = std::floor(std::ldexp(w, kScaleBits - exponent));
+      const double scaled = std::floor(factor != 0.0 ? w * factor : std::ldexp(w, shift));
       out[static_cast<std::size_t>(member(m))] = w > 0 ? std::max<std::uint32_t>(1, static_cast<std::uint32_t>(scaled)) : 0;
     }
   }

@@ -42,21 +42,35 @@ class WeightedPool {
       : samples_(static_cast<std::size_t>(count)), weights_(static_cast<std::size_t>(count)) {
     if (count < 1 || count > kMaxMembers) throw std::invalid_argument("a weighted class needs 1 to 2^31 - 1 members");
     const auto id = static_cast<std::uint64_t>(class_id);
-    // The line's order: an inside-out Fisher-Yates of the members in ascending order, as a pool pass.
+    // The line's order: an inside-out Fisher-Yates of the members in ascending order, as a pool
+    // pass, moving each member's weight with it. Its places are random and known before the data:
+    // they are drawn kPlacesAhead early and prefetched, as a large class misses the cache.
     RandomStream random(stream_key(seed, StreamDomain::kWeightedLine, id, 0));
+    constexpr std::int64_t kPlacesAhead = 16;
+    std::size_t ahead[kPlacesAhead];
+    const auto draw_place = [&](std::int64_t i) {
+      const auto j = static_cast<std::size_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
+      ahead[i % kPlacesAhead] = j;
+      __builtin_prefetch(samples_.data() + j);
+      __builtin_prefetch(weights_.data() + j);
+    };
+    for (std::int64_t i = 1; i < count && i <= kPlacesAhead; ++i) draw_place(i);
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t sample = member_at(i);
       if (sample < 0 || sample > kMaxSample) {
         throw std::invalid_argument("sample weights need sample indices below 2^32, got " + std::to_string(sample));
       }
-      const auto j = i == 0 ? 0 : static_cast<std::size_t>(random.below_u32(static_cast<std::uint32_t>(i + 1)));
-      samples_[static_cast<std::size_t>(i)] = samples_[j];
+      const std::size_t j = i == 0 ? 0 : ahead[i % kPlacesAhead];
+      if (i > 0 && i + kPlacesAhead < count) draw_place(i + kPlacesAhead);
+      const auto t = static_cast<std::size_t>(i);
+      samples_[t] = samples_[j];
+      weights_[t] = weights_[j];
       samples_[j] = static_cast<std::uint32_t>(sample);
+      weights_[j] = weight_of(sample);
     }
-    for (std::size_t t = 0; t < samples_.size(); ++t) {
-      weights_[t] = weight_of(static_cast<std::int64_t>(samples_[t]));
-      total_ += weights_[t];
-      largest_ = std::max(largest_, weights_[t]);
+    for (const std::uint32_t w : weights_) {
+      total_ += w;
+      largest_ = std::max(largest_, w);
     }
     if (total_ == 0) throw std::invalid_argument("class " + std::to_string(class_id) + " has only zero sample weights");
     start_ = stream_value(stream_key(seed, StreamDomain::kWeightedOffset, id, 0), 0);

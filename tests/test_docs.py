@@ -83,6 +83,16 @@ def test_performance_page_holds_the_tables_of_the_benchmark_json(tmp_path):
     assert page.read_text() == (ROOT / "docs" / "performance.md").read_text(), "rerun benchmarks/report.py --page"
 
 
+def test_weights_performance_page_holds_the_tables_of_the_benchmark_json(tmp_path):
+    spec = importlib.util.spec_from_file_location("benchmark_report", ROOT / "benchmarks" / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    page = tmp_path / "performance-weights.md"
+    page.write_text((ROOT / "docs" / "performance-weights.md").read_text())
+    report.main(["--page", str(page), str(ROOT / "benchmarks" / "weights.json")])
+    assert page.read_text() == (ROOT / "docs" / "performance-weights.md").read_text(), "rerun benchmarks/report.py --page"
+
+
 def _package_modules() -> list[str]:
     """The installed package's modules, by name, found without importing fast_balance.tf (TensorFlow)."""
     names = []

@@ -32,7 +32,7 @@ from .._plan import Plan, check_plan, stream_key
 from ..sampler import BalancedIndexSampler, Epoch
 
 #: Domain of the per-record generators in docs/determinism.md.
-RECORD_RNG_DOMAIN = 7
+RECORD_RNG_DOMAIN = 11  # csrc/random.hpp's StreamDomain numbers 1-10; docs/determinism.md
 #: Slices of the stream kept per process (workers read a few slices apart at most), and their
 #: size in samples (16 bytes each).
 _CACHED_SLICES = 4
