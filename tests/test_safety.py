@@ -158,3 +158,18 @@ def test_a_label_written_by_another_thread_is_named_as_read():
         print(sorted(messages))
     """)
     assert all("label 5 at position 3999990" in message for message in eval(out)), out
+
+
+def test_batch_size_times_num_shards_past_64_bits_is_refused_by_the_core():
+    # Past the Python checks: 2^26 * 2^38 wrapped to 0 and the core divided by it (SIGFPE).
+    out = run_python("""
+        import numpy as np
+        from fast_balance import _core
+        index = _core.ClassIndex(np.array([0, 1, 1, 2, 2, 2]), 3)
+        for shards in (2**37, 2**38):
+            try:
+                _core.Sampler(index, np.ones(3, np.uint64), 0, 6, 2**26, False, shards, 0)
+            except ValueError as error:
+                print(error)
+    """)
+    assert out.splitlines() == ["samples_per_epoch must be a multiple of batch_size * num_shards"] * 2
