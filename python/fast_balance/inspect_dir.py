@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .files import check_image_files, list_image_files
+from .files import check_image_files, list_image_files, printable
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +40,7 @@ def write_histogram(path: str, names: list[str], counts: np.ndarray, title: str)
 
 def run(args: argparse.Namespace) -> None:
     paths, labels, names = list_image_files(args.directory)
+    names = [printable(name) for name in names]
     problems = check_image_files(paths, progress=not args.no_progress)
     counts = np.bincount(labels, minlength=len(names))
     ratio = counts.max() / counts.min()
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
     if problems:
         print(f"{len(problems)} unreadable files:")
         for path, reason in problems.items():
-            print(f"  {path}: {reason}")
+            print(f"  {printable(path)}: {reason}")
     else:
         print("all files passed the structure check (whole images; their compressed data is not decoded)")
     png = args.png or os.path.normpath(args.directory).rstrip(os.sep) + "_histogram.png"

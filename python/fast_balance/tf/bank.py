@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from .._checks import is_int
-from ..files import check_image_file
-from .decode import SKIP_HINT, decode_resized
+from ..files import check_image_file, printable
+from .decode import SKIP_HINT, decode_resized, file_names
 
 #: With ``decode_cache="auto"`` the bank takes at most this share of the memory available...
 BANK_MEMORY_SHARE = 0.25
@@ -98,8 +98,7 @@ def decode_pass(
         with tf.control_dependencies([image]):  # decoded, then dropped: only the verdict is wanted
             return (tf.identity(number),)
 
-    # Paths as Python strings: a fixed-width NumPy str array would take the longest path's width each.
-    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), [str(p) for p in paths]))
+    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), file_names(paths)))
     batches = files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False).ignore_errors()
     batches = batches.batch(64).prefetch(2)
     if progress:
@@ -121,7 +120,7 @@ def load_failure(path: str, image_size: tuple[int, int]) -> str:
     if reason is not None:
         return reason
     try:
-        decode_resized(tf.io.read_file(path), image_size)
+        decode_resized(tf.io.read_file(os.fsencode(path)), image_size)
     except tf.errors.OpError as error:
         message = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\]", "", error.message).strip()
         return f"TensorFlow cannot decode it ({message})"
@@ -130,7 +129,7 @@ def load_failure(path: str, image_size: tuple[int, int]) -> str:
 
 def unloadable(message: str, failures: dict, hint: str) -> tf.errors.InvalidArgumentError:
     """The error for files that failed to load: each named with its reason, then ``hint``."""
-    listed = "; ".join(f"{path}: {reason}" for path, reason in list(failures.items())[:10])
+    listed = "; ".join(f"{printable(path)}: {reason}" for path, reason in list(failures.items())[:10])
     more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
     return tf.errors.InvalidArgumentError(None, None, f"fast_balance: {message}: {listed}{more}. {hint}")
 

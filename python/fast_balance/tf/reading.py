@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from .bank import DecodeBank
-from .decode import SKIP_HINT, decode_resized, failure_message, problem_of, try_images
+from .decode import SKIP_HINT, decode_resized, failure_message, file_names, problem_of, try_images
 
 
 def batch_reader(
@@ -44,7 +44,7 @@ def batch_reader(
     loaded before, checking their length instead.
     """
     height, width = image_size
-    path_table = tf.constant(paths.astype(str))
+    path_table = tf.constant(file_names(paths))
     image_spec = tf.TensorSpec([height, width, 3], tf.uint8)
     images_spec = tf.TensorSpec([None, height, width, 3], tf.uint8)
     banked_images = bank.images
