@@ -5,7 +5,8 @@ each process bounds its own address space (FAST_BALANCE_FUZZ_MEMORY bytes, defau
 unbounded allocation fails as MemoryError instead of swapping the machine, runs every property for
 FAST_BALANCE_FUZZ_EXAMPLES examples (default 200; some modules scale it down, see `examples`), and
 rewrites the JSON file FAST_BALANCE_FUZZ_STATS with the examples run, by test, after every test, so
-that the counts of a process that crashed are known up to its crash.
+that the counts of a process that crashed are known up to its crash (and, as "__seconds__", the time
+since its first test began: the rest of the process's time is its start-up).
 
 A run is reproduced by its seed and example count: `--hypothesis-seed=SEED` with the same
 FAST_BALANCE_FUZZ_EXAMPLES (there is no example database, so nothing else carries over).
@@ -17,6 +18,7 @@ import json
 import os
 import resource
 import sys
+import time
 
 from hypothesis import HealthCheck, settings
 
@@ -36,12 +38,15 @@ else:
     )
     settings.load_profile("fuzz")
 
-    def _write_stats() -> None:
+    _began: list[float] = []
+
+    def pytest_runtest_logstart(nodeid, location):
+        if not _began:
+            _began.append(time.monotonic())
+
+    def pytest_runtest_logfinish(nodeid, location):
         path = os.environ.get("FAST_BALANCE_FUZZ_STATS")
         if path:
             with open(path + ".tmp", "w") as file:
-                json.dump(dict(EXAMPLES_RUN), file)
+                json.dump({**EXAMPLES_RUN, "__seconds__": time.monotonic() - _began[0]}, file)
             os.replace(path + ".tmp", path)
-
-    def pytest_runtest_logfinish(nodeid, location):
-        _write_stats()

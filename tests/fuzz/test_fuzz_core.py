@@ -43,7 +43,7 @@ def label_arrays(draw):
     elif shape == "reversed":
         array = array[::-1]
     elif shape == "0d" and array.size:
-        array = array[0].reshape(())
+        array = array[:1].reshape(())
     return array
 
 
