@@ -301,3 +301,26 @@ def test_core_output_pool_refuses_sizes_it_cannot_address(size):
     # of 2^60 + 1 elements on them before NumPy refused the int64 one.
     with pytest.raises(ValueError, match=f"output of {size} samples is too large to address"):
         _core.OutputPool().take(size)
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--classes", "0"], "num_classes must be >= 1, got 0"),
+        (["--largest", "-3"], "largest must be >= 1, got -3"),
+        (["--ratio", "0"], "ratio (largest / smallest class) must be a finite number >= 1, got 0.0"),
+        (["--ratio", "nan"], "must be a finite number >= 1, got nan"),
+        (["--ratio", "inf"], "must be a finite number >= 1, got inf"),
+    ],
+)
+def test_demo_options_are_checked(option, message):
+    # --classes 0 said "zero-size array to reduction operation maximum", --ratio 0 warned and said
+    # "repeats may not contain negative values", --largest -3 and --ratio inf ran on 1 sample.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "fast_balance", "demo", "--no-images", *option],
+                            capture_output=True, text=True, timeout=120)
+    # One line: the message, no warning before it.
+    assert result.returncode == 2 and result.stderr.startswith("fast-balance: error: "), result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
