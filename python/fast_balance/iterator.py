@@ -133,7 +133,7 @@ class SamplerIterator:
         epoch, position = check_state(state, self._sampler)
         with self._lock:
             self._set(epoch, position)
-            self._first_epoch = int(state["epoch"])
+            self._first_epoch = check_int("state['epoch']", state["epoch"])
 
     def __repr__(self) -> str:
         return f"SamplerIterator(epoch={self._epoch}, position={self._position}, epochs={self._epochs})"

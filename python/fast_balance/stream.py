@@ -139,8 +139,9 @@ class StreamRebalancer:
         ``final=True`` marks the end of the input: everything still waiting is emitted.
         """
         final = check_bool("final", final)
-        if isinstance(payloads, (bytes, bytearray, str)) or not isinstance(payloads, Iterable):
-            raise TypeError(f"payloads must be a sequence of bytes, one per record; got {type(payloads).__name__}")
+        given: object = payloads  # whatever the annotation says, callers pass anything
+        if isinstance(given, (bytes, bytearray, str)) or not isinstance(given, Iterable):
+            raise TypeError(f"payloads must be a sequence of bytes, one per record; got {type(given).__name__}")
         payloads = list(payloads)
         # A private copy: the core must not see the caller's array change after it was checked.
         labels = np.array(labels)
