@@ -305,7 +305,8 @@ def accepted(name: str, value) -> bool:
     if name in INT_RANGES:
         low, high = INT_RANGES[name]
         in_range = is_integer(value) and low <= int(value) <= high
-        return in_range or (name in ("batch_size", "num_classes") and value is None)
+        named = name == "samples_per_epoch" and isinstance(value, str) and value in ("max", "min", "n")
+        return in_range or named or (name in ("batch_size", "num_classes") and value is None)
     if name == "replacement":
         return isinstance(value, (bool, np.bool_))
     return False
