@@ -112,8 +112,11 @@ class SamplerPlan {
     if (options.shard_index < 0 || options.shard_index >= options.num_shards) {
       throw std::invalid_argument("shard_index must be in [0, num_shards)");
     }
-    const std::int64_t unit = std::max<std::int64_t>(options.batch_size, 1) * options.num_shards;
-    if (options.samples_per_epoch % unit != 0) {
+    // A multiple of batch * num_shards is at least that product: compared by division first, as the
+    // product of two valid arguments can pass 2^63 (and wrap to a divisor of 0).
+    const std::int64_t batch = std::max<std::int64_t>(options.batch_size, 1);
+    if (options.num_shards > options.samples_per_epoch / batch ||
+        options.samples_per_epoch % (batch * options.num_shards) != 0) {
       throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
     }
     if (options.batch_size > 0 && options.samples_per_epoch / options.batch_size > kMaxBatches) {

@@ -90,7 +90,8 @@ def test_weights_performance_page_holds_the_tables_of_the_benchmark_json(tmp_pat
     page = tmp_path / "performance-weights.md"
     page.write_text((ROOT / "docs" / "performance-weights.md").read_text())
     report.main(["--page", str(page), str(ROOT / "benchmarks" / "weights.json")])
-    assert page.read_text() == (ROOT / "docs" / "performance-weights.md").read_text(), "rerun benchmarks/report.py --page"
+    expected = (ROOT / "docs" / "performance-weights.md").read_text()
+    assert page.read_text() == expected, "rerun benchmarks/report.py --page"
 
 
 def _package_modules() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import fast_balance
 from fast_balance import BalancedIndexSampler, WeightedIndexSampler, _core
 
 LABELS = np.array([0, 1, 1, 2, 2, 2])
@@ -300,3 +301,128 @@ def test_weighted_core_checks_its_own_preconditions():
     out = np.zeros(12, dtype=np.int32)
     with pytest.raises(ValueError, match="share memory"):
         sampler.fill_into(0, 0, 4, out[:8].view(np.int64), out[6:10])
+
+
+# -- found by the fuzz suite (tests/fuzz) and the adversarial pass -------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"num_classes": "3"}, TypeError, "num_classes must be an integer, got str '3'"),
+        ({"num_classes": 2.5}, TypeError, "num_classes must be an integer, got float 2.5"),
+        ({"num_classes": np.array([1, 2])}, TypeError, "num_classes must be an integer"),
+        ({"mode": np.array([1, 2])}, ValueError, "mode must be one of 'balanced', 'effective_number'"),
+    ],
+)
+def test_class_weights_options_are_checked_not_compared(kwargs, error, message):
+    # These reached a comparison: "'>=' not supported", "truth value of an array is ambiguous", or
+    # a float num_classes accepted.
+    with pytest.raises(error, match=message):
+        fast_balance.class_weights([0, 1, 2], **kwargs)
+
+
+def test_class_weights_memory_follows_the_classes_present(tmp_path):
+    # One label of 10**9 among two counted every id up to it (8 GB); the sampler counts only the
+    # classes present, and so must class_weights.
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, fast_balance; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30));"
+        "print(fast_balance.class_weights([0, 10**9, 10**9, 2**31 - 2]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["{0:", "1.3333333333333333,", "1000000000:", "0.6666666666666666,", "2147483646:",
+                                  "1.3333333333333333}"]
+
+
+def test_a_fingerprint_of_the_wrong_type_is_named():
+    sampler = BalancedIndexSampler(LABELS, seed=1)
+    state = sampler.iterator().state_dict()
+    for fingerprint in (np.array([1, 2]), 123, None):
+        with pytest.raises(TypeError, match=r"state\['fingerprint'\] must be a str"):
+            sampler.iterator().load_state_dict({**state, "fingerprint": fingerprint})
+
+
+def test_num_shards_past_what_an_epoch_can_hold_is_named():
+    # Said "samples_per_epoch would be 18,446,744,073,709,551,616", naming an argument not given.
+    with pytest.raises(ValueError, match="num_shards must be <= 70,368,744,177,664"):
+        BalancedIndexSampler(LABELS, num_shards=2**64)
+    with pytest.raises(ValueError, match=r"rounded up to a multiple of batch_size \* num_shards = 3,000"):
+        BalancedIndexSampler(LABELS, batch_size=3, num_shards=1000, samples_per_epoch=2**46 - 1)
+
+
+@pytest.mark.parametrize(
+    "target, error, message",
+    [
+        ({0: 2**2000, 1: 1}, ValueError, "target: weight of class 0 is too large for a float"),
+        (["1", "1", "1"], TypeError, "target: per-class weights must be numbers, got <U1"),
+        (np.array([b"1", b"1", b"1"]), TypeError, "target: per-class weights must be numbers, got |S1"),
+        ([True, False, True], TypeError, "target: per-class weights must be numbers, got bool"),
+    ],
+)
+def test_targets_are_numbers_not_coerced(target, error, message):
+    # A string weight in a dict was refused but in a list read as a number; a huge int weight
+    # raised a bare "int too large to convert to float".
+    with pytest.raises(error, match=message.replace("|", r"\|")):
+        BalancedIndexSampler(LABELS, target=target)
+
+
+def test_a_power_target_that_overflows_says_so_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="target: weights must be finite"):
+            BalancedIndexSampler(LABELS, target=2000.0)
+
+
+def test_masked_labels_are_refused_not_unmasked():
+    # np.asarray drops the mask: the masked label 1 was drawn as class 1.
+    with pytest.raises(TypeError, match="labels is a masked array with masked values"):
+        BalancedIndexSampler(np.ma.array([0, 1, 2], mask=[0, 1, 0]))
+    with pytest.raises(TypeError, match="labels is a masked array with masked values"):
+        fast_balance.class_weights(np.ma.array([0, 1, 2], mask=[0, 1, 0]))
+    assert BalancedIndexSampler(np.ma.array([0, 1, 2])).class_counts.tolist() == [1, 1, 1]  # nothing masked
+
+
+@pytest.mark.parametrize(
+    "payloads, message",
+    [(None, "got NoneType"), (7, "got int"), (b"ab", "got bytes"), ("ab", "got str")],
+)
+def test_push_names_payloads_that_are_not_a_sequence_of_records(payloads, message):
+    # None and 7 gave "'NoneType' object is not iterable"; b"ab" "payloads must be bytes".
+    with pytest.raises(TypeError, match=f"payloads must be a sequence of bytes, one per record; {message}"):
+        fast_balance.StreamRebalancer(3).push(payloads, [0, 1])
+
+
+@pytest.mark.parametrize("size", [2**59, 2**60, 2**60 + 1, 2**63 - 1])
+def test_core_output_pool_refuses_sizes_it_cannot_address(size):
+    # 16 bytes per sample wrapped around 2^64: take(2**60 + 1) allocated 16 bytes and built arrays
+    # of 2^60 + 1 elements on them before NumPy refused the int64 one.
+    with pytest.raises(ValueError, match=f"output of {size} samples is too large to address"):
+        _core.OutputPool().take(size)
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--classes", "0"], "num_classes must be >= 1, got 0"),
+        (["--largest", "-3"], "largest must be >= 1, got -3"),
+        (["--ratio", "0"], "ratio (largest / smallest class) must be a finite number >= 1, got 0.0"),
+        (["--ratio", "nan"], "must be a finite number >= 1, got nan"),
+        (["--ratio", "inf"], "must be a finite number >= 1, got inf"),
+    ],
+)
+def test_demo_options_are_checked(option, message):
+    # --classes 0 said "zero-size array to reduction operation maximum", --ratio 0 warned and said
+    # "repeats may not contain negative values", --largest -3 and --ratio inf ran on 1 sample.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "fast_balance", "demo", "--no-images", *option],
+                            capture_output=True, text=True, timeout=120)
+    # One line: the message, no warning before it.
+    assert result.returncode == 2 and result.stderr.startswith("fast-balance: error: "), result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr

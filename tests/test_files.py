@@ -326,3 +326,20 @@ def test_inspect_fails_clearly_on_an_empty_folder(tmp_path):
         [sys.executable, "-m", "fast_balance", "inspect", str(tmp_path)], capture_output=True, text=True
     )
     assert result.returncode == 2 and "no class sub-folders" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_inspect_prints_names_that_are_not_utf8(folder, tmp_path):
+    # A name from an archive of another system (Latin-1 "café") could not be printed on a UTF-8
+    # terminal: the listing stopped at "'utf-8' codec can't encode character '\udce9'" and no
+    # histogram was written.
+    try:
+        write(os.fsencode(folder / "a_crack") + b"/caf\xe9.jpg", JPEG[:200])
+    except OSError:
+        pytest.skip("this file system takes UTF-8 names only")
+    png = tmp_path / "hist.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "fast_balance", "inspect", str(folder), "--png", str(png), "--no-progress"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "caf\\xe9.jpg: truncated JPEG" in result.stdout and png.exists()

@@ -131,3 +131,45 @@ def test_slices_of_a_large_unbatched_epoch_equal_the_whole():
         part = BalancedIndexSampler(labels, target=0.5, samples_per_epoch=3_000_000, seed=4, num_shards=3,
                                     shard_index=shard).epoch(1)
         assert all(np.array_equal(a, b[shard::3]) for a, b in zip(part, whole))
+
+
+def test_a_label_written_by_another_thread_is_named_as_read():
+    # A label past num_classes was looked for again after the check had seen it; by then another
+    # thread had written it back, and the message named a valid label ("label 0 at position 0").
+    out = run_python("""
+        import sys, threading, numpy as np, fast_balance
+        sys.setswitchinterval(1e-6)
+        a = np.zeros(4_000_000, np.int64); a[1::2] = 1
+        stop = False
+        def flip():
+            while not stop:
+                for value in (5, 1):  # the thread may be switched out holding either value
+                    a[-10] = value
+        thread = threading.Thread(target=flip); thread.start()
+        messages = set()
+        try:
+            for _ in range(200):
+                try:
+                    fast_balance.BalancedIndexSampler(a, num_classes=2)
+                except ValueError as error:
+                    messages.add(str(error).split(";")[-1].strip())
+        finally:
+            stop = True; thread.join()
+        print(sorted(messages))
+    """)
+    assert all("label 5 at position 3999990" in message for message in eval(out)), out
+
+
+def test_batch_size_times_num_shards_past_64_bits_is_refused_by_the_core():
+    # Past the Python checks: 2^26 * 2^38 wrapped to 0 and the core divided by it (SIGFPE).
+    out = run_python("""
+        import numpy as np
+        from fast_balance import _core
+        index = _core.ClassIndex(np.array([0, 1, 1, 2, 2, 2]), 3)
+        for shards in (2**37, 2**38):
+            try:
+                _core.Sampler(index, np.ones(3, np.uint64), 0, 6, 2**26, False, shards, 0)
+            except ValueError as error:
+                print(error)
+    """)
+    assert out.splitlines() == ["samples_per_epoch must be a multiple of batch_size * num_shards"] * 2

@@ -456,6 +456,19 @@ def test_a_state_at_the_end_of_an_epoch_resumes_the_next_epoch(defect_labels):
     assert np.array_equal(next(resumed), sampler.epoch(1).indices[:8])
 
 
+def test_epochs_count_from_the_epoch_given_even_at_its_end(defect_labels):
+    # A state just after an epoch's last batch is (e, len): iterator(e, len, epochs=k) is the rest
+    # of epoch e (nothing) and k - 1 more epochs, as documented; it went on for k more, one epoch
+    # past the end of a run resumed at an epoch boundary.
+    sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
+    rest = list(sampler.iterator(0, 64, epochs=2))
+    assert len(rest) == 8 and np.array_equal(np.concatenate(rest), sampler.epoch(1).indices)
+    assert list(sampler.iterator(3, 64, epochs=1)) == []
+    resumed = sampler.iterator(epochs=2)
+    resumed.load_state_dict({"fingerprint": sampler.fingerprint, "epoch": 0, "position": 64})
+    assert len(list(resumed)) == 8 and (resumed.epoch, resumed.position) == (2, 0)
+
+
 def test_the_sampler_is_a_plan_and_each_iterator_its_own_cursor(defect_labels):
     sampler = BalancedIndexSampler(defect_labels, batch_size=8, samples_per_epoch=64, seed=1)
     first = np.concatenate(list(sampler))

@@ -218,6 +218,12 @@ void test_sampler_preconditions() {
   bad.num_shards = 2;
   bad.shard_index = 2;
   check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "shard index out of range");
+  bad = good;
+  bad.batch_size = std::int64_t{1} << 26;
+  for (const int shift : {37, 38}) {  // batch_size * num_shards of 2^63 and 2^64: overflows, once a division by 0
+    bad.num_shards = std::int64_t{1} << shift;
+    check_throws<std::invalid_argument>([&] { make({1, 1}, bad); }, "batch_size * num_shards past int64");
+  }
   const auto sampler = make({1, 1}, good);
   check_throws<std::invalid_argument>([&] { run(sampler, 0, 0, 5); }, "slice past the epoch");
   check_throws<std::invalid_argument>([&] { run(sampler, -1, 0, 4); }, "negative epoch");

@@ -89,4 +89,4 @@ def check_plan_state(state: object, plan: Plan) -> tuple[int, int]:
     """``(epoch, position)`` of a state of ``plan``'s stream (`fast_balance.iterator.check_state`)."""
     from .iterator import check_state
 
-    return check_state(state, plan)  # type: ignore[arg-type]  # it reads only what a Plan has
+    return check_state(state, plan)  # it reads only what a Plan has

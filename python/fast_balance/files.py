@@ -73,6 +73,18 @@ _CHECK_THREADS = 16
 _SCAN_BLOCK = 1 << 20
 
 
+def printable(path: str) -> str:
+    r"""``path`` with the bytes of a name that is not valid UTF-8 shown as ``\xNN`` escapes, so
+    that printing it cannot fail.
+
+    Examples
+    --------
+    >>> printable("b/caf\udce9.jpg")
+    'b/caf\\xe9.jpg'
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 

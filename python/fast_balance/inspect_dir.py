@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .files import check_image_files, list_image_files
+from .files import check_image_files, list_image_files, printable
 from .plots import write_histogram
 
 
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> None:
         inspect_manifest.run(args)
         return
     paths, labels, names = list_image_files(args.directory)
+    names = [printable(name) for name in names]
     problems = check_image_files(paths, progress=not args.no_progress)
     counts = np.bincount(labels, minlength=len(names))
     ratio = counts.max() / counts.min()
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     if problems:
         print(f"{len(problems)} unreadable files:")
         for path, reason in problems.items():
-            print(f"  {path}: {reason}")
+            print(f"  {printable(path)}: {reason}")
     else:
         print("all files passed the structure check (whole images; their compressed data is not decoded)")
     png = os.path.abspath(args.png) if args.png else default_png(args.directory)

@@ -47,6 +47,8 @@ def check_state(state: object, sampler: IndexPlan) -> tuple[int, int]:
     missing = [key for key in STATE_KEYS if key not in state]
     if missing:
         raise KeyError(f"state is missing {missing}")
+    if not isinstance(state["fingerprint"], str):
+        raise TypeError(f"state['fingerprint'] must be a str, got {type(state['fingerprint']).__name__}")
     if state["fingerprint"] != sampler.fingerprint:
         raise ValueError(
             f"state is of another sampler: fingerprint {state['fingerprint']!r}, this sampler's is "
@@ -76,7 +78,8 @@ class SamplerIterator:
     epoch, position : int
         Where the first item comes from (position: a whole number of batches).
     epochs : int, optional
-        How many epochs to go through, counting the first; None: without end.
+        How many epochs to go through, counting the first (``epoch``, also when ``position`` is
+        its end); None: without end.
 
     Examples
     --------
@@ -95,9 +98,9 @@ class SamplerIterator:
         self._step = sampler.batch_size or 1
         self._epochs = None if epochs is None else check_int("epochs", epochs, minimum=1)
         self._lock = threading.Lock()
-        self._first_epoch = 0
         self._set(*check_state({"fingerprint": sampler.fingerprint, "epoch": epoch, "position": position}, sampler))
-        self._first_epoch = self._epoch
+        # `epochs` counts from the epoch given, also when its position is its end (nothing left of it).
+        self._first_epoch = int(epoch)
 
     def _set(self, epoch: int, position: int) -> None:
         self._epoch, self._position = epoch, position
@@ -145,7 +148,7 @@ class SamplerIterator:
         epoch, position = check_state(state, self._sampler)
         with self._lock:
             self._set(epoch, position)
-            self._first_epoch = epoch
+            self._first_epoch = check_int("state['epoch']", state["epoch"])
 
     def __repr__(self) -> str:
         return f"SamplerIterator(epoch={self._epoch}, position={self._position}, epochs={self._epochs})"

@@ -10,11 +10,11 @@ import numpy as np
 MAX_CLASSES = (1 << 31) - 1
 
 
-def normalize_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, int]:
+def normalize_labels(labels: object, name: str = "labels", num_classes: int | None = None) -> tuple[np.ndarray, int]:
     """``labels`` as a 1-D native-endian integer array (no copy when possible) and max + 1.
 
     Raises TypeError or ValueError naming what is wrong: not 1-D, not integers (bools are not
-    labels), empty, negative, or above the core's int32 class ids.
+    labels), empty, negative, above the core's int32 class ids, or not below ``num_classes``.
 
     Examples
     --------
@@ -30,6 +30,8 @@ def normalize_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, 
             f"{name} must be an array or a sequence of ints, got a {type(labels).__name__}; "
             "materialise it first (list(...))"
         )
+    if isinstance(labels, np.ma.MaskedArray) and np.ma.is_masked(labels):
+        raise TypeError(f"{name} is a masked array with masked values; give the labels of the samples to use only")
     array = np.asarray(labels)
     if array.dtype == object:
         raise TypeError(f"{name} must have an integer dtype, got object (mixed or non-numeric values)")
@@ -52,4 +54,6 @@ def normalize_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, 
         raise ValueError(
             f"{name} must be < 2**31 - 1 (class ids are int32); label {int(high)} at position {high_at}"
         )
+    if num_classes is not None and high >= num_classes:
+        raise ValueError(f"{name} must be < num_classes ({num_classes}); label {int(high)} at position {high_at}")
     return array, int(high) + 1

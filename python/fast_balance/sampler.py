@@ -80,12 +80,14 @@ def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights:
                 return max(unit, size // unit * unit)
     else:
         size = check_int("samples_per_epoch", samples_per_epoch, minimum=1)
-    size = -(-size // unit) * unit
-    if size > MAX_SAMPLES_PER_EPOCH:
+    rounded = -(-size // unit) * unit
+    if rounded > MAX_SAMPLES_PER_EPOCH:
+        how = f" (rounded up to a multiple of batch_size * num_shards = {unit:,})" if rounded != size else ""
         raise ValueError(
-            f"samples_per_epoch would be {size:,}, more than the {MAX_SAMPLES_PER_EPOCH:,} (2^46) an epoch can hold"
+            f"samples_per_epoch would be {rounded:,}{how}, more than the {MAX_SAMPLES_PER_EPOCH:,} (2^46) an epoch "
+            "can hold"
         )
-    return size
+    return rounded
 
 
 OUTPUT_FIELDS = (("indices", np.int64), ("labels", np.int32), ("repeats", np.int32))
@@ -214,7 +216,9 @@ class BalancedIndexSampler:
         shard_index: int = 0,
         sample_weights: npt.ArrayLike | None = None,
     ) -> None:
-        array, inferred = normalize_labels(labels)
+        if num_classes is not None:
+            num_classes = check_int("num_classes", num_classes, minimum=1, maximum=MAX_CLASSES)
+        array, inferred = normalize_labels(labels, num_classes=num_classes)
         schedule = target if is_schedule(target) else None
         if samples_per_epoch is None:
             samples_per_epoch = "max" if schedule is None else "n"
@@ -226,16 +230,10 @@ class BalancedIndexSampler:
         values = None if sample_weights is None else normalize_sample_weights(sample_weights, array.size)
         if num_classes is None:
             num_classes = inferred
-        num_classes = check_int("num_classes", num_classes, minimum=1, maximum=MAX_CLASSES)
-        if inferred > num_classes:
-            position = int(np.argmax(array >= num_classes))
-            raise ValueError(
-                f"labels must be < num_classes ({num_classes}); label {int(array[position])} at position {position}"
-            )
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
         seed = check_seed(seed)
-        num_shards = check_int("num_shards", num_shards, minimum=1)
+        num_shards = check_int("num_shards", num_shards, minimum=1, maximum=MAX_SAMPLES_PER_EPOCH)
         shard_index = check_int("shard_index", shard_index, minimum=0)
         if shard_index >= num_shards:
             raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")

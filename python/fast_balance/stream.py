@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -142,6 +142,9 @@ class StreamRebalancer:
         ``final=True`` marks the end of the input: everything still waiting is emitted.
         """
         final = check_bool("final", final)
+        given: object = payloads  # whatever the annotation says, callers pass anything
+        if isinstance(given, (bytes, bytearray, str)) or not isinstance(given, Iterable):
+            raise TypeError(f"payloads must be a sequence of bytes, one per record; got {type(given).__name__}")
         payloads = list(payloads)
         # A private copy: the core must not see the caller's array change after it was checked.
         labels = np.array(labels)

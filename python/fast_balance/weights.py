@@ -15,11 +15,12 @@ from typing import Any, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import is_number
+from ._checks import check_choice, check_int, is_number
 
 Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float], "Blend"]
 
 TARGET_NAMES = ("balanced", "instance")
+CLASS_WEIGHT_MODES = ("balanced", "effective_number")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,14 @@ def _asks_for_absent(target: object, count: int, listed: list[int]) -> ValueErro
     )
 
 
+def _as_float(value: object, what: str) -> float:
+    """``value`` as a float, or ValueError naming ``what`` when it is too large for one."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError as error:
+        raise ValueError(f"target: {what} is too large for a float") from error
+
+
 def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarray, num_classes: int) -> np.ndarray:
     """Float weights (not normalised) that ``target`` gives the classes present in the data.
 
@@ -129,12 +138,13 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
     if isinstance(target, (bool, np.bool_)):
         raise TypeError("target: a bool is not a target")
     if is_number(target):
-        power = float(target)  # type: ignore[arg-type]
+        power = _as_float(target, "power")
         if not math.isfinite(power):
             raise ValueError(f"target: power must be finite, got {power}")
         if power <= 0 and absent:  # count**q is infinite for an empty class
             raise _asks_for_absent(target, absent, _first_absent(classes, num_classes, 20))
-        return counts**power
+        with np.errstate(over="ignore"):  # an infinite weight is refused by name below
+            return counts**power
     if isinstance(target, Mapping):
         weights = np.zeros(classes.size, dtype=np.float64)
         absent_keys: list[int] = []
@@ -146,19 +156,30 @@ def present_class_weights(target: Target, classes: np.ndarray, counts: np.ndarra
                 raise ValueError(f"target: class {key} is outside [0, {num_classes})")
             if not is_number(value):
                 raise TypeError(f"target: weight of class {key} must be a number, got {value!r}")
+            weight = _as_float(value, f"weight of class {key}")
             where = int(np.searchsorted(classes, int(key)))
             if where < classes.size and classes[where] == int(key):
-                weights[where] = float(value)
-            elif float(value) != 0.0:
-                if not (math.isfinite(float(value)) and float(value) >= 0):
-                    check_weights(np.array([float(value)]), "target", np.array([int(key)]))
+                weights[where] = weight
+            elif weight != 0.0:
+                if not (math.isfinite(weight) and weight >= 0):
+                    check_weights(np.array([weight]), "target", np.array([int(key)]))
                 absent_keys.append(int(key))
         if absent_keys:
             raise _asks_for_absent(target, len(absent_keys), sorted(absent_keys)[:20])
         return weights
     try:
-        dense = np.asarray(target, dtype=np.float64)
+        raw = np.asarray(target)
+        # Numbers only: NumPy would read "1" or True as 1.0, which a dict weight refuses.
+        if raw.dtype == object and not all(map(is_number, raw.ravel())):
+            raise TypeError(f"target: cannot read {type(target).__name__} as per-class weights")
+        if raw.dtype.kind not in "iufO":
+            raise TypeError(f"target: per-class weights must be numbers, got {raw.dtype}")
+        dense = raw.astype(np.float64)
+    except OverflowError as error:
+        raise ValueError("target: a per-class weight is too large for a float") from error
     except (TypeError, ValueError) as error:
+        if str(error).startswith("target:"):
+            raise
         raise TypeError(f"target: cannot read {type(target).__name__} as per-class weights") from error
     if dense.ndim != 1:
         raise ValueError(f"target: per-class weights must be 1-D, got shape {dense.shape}")
@@ -245,19 +266,24 @@ def class_weights(
     """
     from .labels import normalize_labels  # one place checks labels
 
-    values, inferred = normalize_labels(labels)
-    if num_classes is not None and int(values.max()) >= num_classes:
-        raise ValueError(f"labels: {int(values.max())} is >= num_classes ({num_classes})")
-    counts = np.bincount(values.astype(np.int64, copy=False), minlength=inferred)
-    present = np.flatnonzero(counts)
+    if num_classes is not None:
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+    values, inferred = normalize_labels(labels, num_classes=num_classes)
+    mode = check_choice("mode", mode, CLASS_WEIGHT_MODES)
+    # Counted per class present, not per id up to the largest label (one label of 10**9 would
+    # cost 8 GB); densely only when the ids are about as many as the labels.
+    if inferred < 2 * values.size + 1024:
+        counts = np.bincount(values.astype(np.int64, copy=False), minlength=inferred)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+    else:
+        present, counts = np.unique(values, return_counts=True)
     if mode == "balanced":
-        weights = values.size / (present.size * counts[present])
-    elif mode == "effective_number":
+        weights = values.size / (present.size * counts)
+    else:
         if not (is_number(beta) and 0.0 <= float(beta) < 1.0):
             raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-        effective = (1.0 - np.power(float(beta), counts[present])) / (1.0 - float(beta))
+        effective = (1.0 - np.power(float(beta), counts)) / (1.0 - float(beta))
         weights = 1.0 / effective
         weights *= present.size / weights.sum()
-    else:
-        raise ValueError(f"mode must be 'balanced' or 'effective_number', got {mode!r}")
     return {int(c): float(w) for c, w in zip(present, weights)}

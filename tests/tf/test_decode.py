@@ -300,3 +300,28 @@ def test_files_that_cannot_be_read_are_named_before_any_work(image_folder, tmp_p
         make(broken, labels)
     skipped = make(broken, labels, on_error="skip").report.skipped
     assert skipped[broken[5]] == "missing" and skipped[broken[6]] == "not a file (a directory)"
+
+
+def test_file_names_that_are_not_utf8_load_or_are_named(tmp_path):
+    # Names from an archive of another system (Latin-1 "café"): the dataset failed before any
+    # work with "Unable to convert element to UTF-8", and a damaged one raised UnicodeDecodeError
+    # instead of an error naming it.
+    root = tmp_path / "images"
+    paths, _ = write_images(str(root), (4, 2))
+    folder = os.fsencode(root / "class_1")
+    try:
+        os.rename(paths[-1], folder + b"/caf\xe9.jpg")
+    except OSError:
+        pytest.skip("this file system takes UTF-8 names only")
+    ds = from_directory(str(root), image_size=SIZE, batch_size=4, seed=3, progress=False)
+    _, got = collect(ds)
+    assert np.bincount(got).tolist() == [4, 4] and os.fsdecode(folder + b"/caf\xe9.jpg") in ds.file_paths
+    overwrite(folder + b"/bad\xff.jpg", b"this is not an image")
+    # Named with the byte escaped where Python words the error, replaced (U+FFFD) where the graph does.
+    for bank, named in (("auto", r"bad\\xff\.jpg"), (0, "bad\ufffd\\.jpg")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=named + ": not an image"):
+            collect(from_directory(str(root), image_size=SIZE, batch_size=4, seed=3, progress=False,
+                                   decode_cache=bank))
+    skipping = from_directory(str(root), image_size=SIZE, batch_size=4, seed=3, progress=False, on_error="skip")
+    assert skipping.report.skipped == {os.fsdecode(folder + b"/bad\xff.jpg"): "not an image (unrecognised header)"}
+    assert np.bincount(collect(skipping)[1]).tolist() == [4, 4]

@@ -223,3 +223,16 @@ def test_multi_worker_mirrored_strategy_gives_each_worker_a_balanced_disjoint_sh
         assert all(np.bincount(row, minlength=3).tolist() == [2, 2, 2] for row in worker["labels"])
     union = np.sort(np.concatenate([w["indices"].ravel() for w in seen]))
     assert np.array_equal(union, np.sort(whole.indices))
+
+
+@pytest.mark.parametrize("content", [b"", b'{"fingerprint": "0', b"\xff\xfe"])
+def test_a_state_file_that_is_not_json_is_named(image_folder, tmp_path, content):
+    # An empty or cut state file (a full disk, a copy stopped half-way) raised a bare
+    # "Expecting value: line 1 column 1 (char 0)" naming no file.
+    _, paths, labels = image_folder
+    ds = balanced_dataset(paths, labels, image_size=(16, 16), batch_size=12, seed=1, progress=False)
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    for load in (lambda: InputCheckpoint(ds, path=path), lambda: InputCheckpoint.load(path)):
+        with pytest.raises(ValueError, match=f"{path} does not hold an input state \\(JSON\\)"):
+            load()

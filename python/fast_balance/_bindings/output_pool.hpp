@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace fast_balance_bindings {
@@ -23,6 +26,11 @@ namespace py = pybind11;
 class OutputPool : public std::enable_shared_from_this<OutputPool> {
  public:
   py::tuple take(std::size_t size) {
+    // The arrays' bytes must be addressable: past this, 16 * size overflows and the arrays would
+    // point past a block allocated with the wrapped size.
+    if (size > static_cast<std::size_t>(std::numeric_limits<py::ssize_t>::max()) / kBytesPerSample) {
+      throw std::length_error("output of " + std::to_string(size) + " samples is too large to address");
+    }
     Block block;
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from .._checks import is_int
-from ..files import check_image_file
-from .decode import SKIP_HINT, ImageSize, as_image_spec, decode_resized
+from ..files import check_image_file, printable
+from .decode import SKIP_HINT, ImageSize, as_image_spec, decode_resized, file_names
 
 #: With ``decode_cache="auto"`` the bank takes at most this share of the memory available...
 BANK_MEMORY_SHARE = 0.25
@@ -115,8 +115,7 @@ def decode_pass(
         # decode that nothing reads (a control dependency alone) may be pruned from the graph.
         return number, image if keep else tf.reduce_max(image)
 
-    # Paths as Python strings: a fixed-width NumPy str array would take the longest path's width each.
-    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), [str(p) for p in paths]))
+    files = tf.data.Dataset.from_tensor_slices((np.arange(count, dtype=np.int64), file_names(paths)))
     batches = files.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False).ignore_errors()
     batches = batches.batch(64).prefetch(2)
     if progress:
@@ -138,7 +137,7 @@ def load_failure(path: str, image_size: ImageSize) -> str:
     if reason is not None:
         return reason
     try:
-        decode_resized(tf.io.read_file(path), image_size)
+        decode_resized(tf.io.read_file(os.fsencode(path)), image_size)
     except tf.errors.OpError as error:
         message = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\]", "", error.message).strip()
         return f"TensorFlow cannot decode it ({message})"
@@ -147,7 +146,7 @@ def load_failure(path: str, image_size: ImageSize) -> str:
 
 def unloadable(message: str, failures: dict[str, str], hint: str) -> tf.errors.InvalidArgumentError:
     """The error for files that failed to load: each named with its reason, then ``hint``."""
-    listed = "; ".join(f"{path}: {reason}" for path, reason in list(failures.items())[:10])
+    listed = "; ".join(f"{printable(path)}: {reason}" for path, reason in list(failures.items())[:10])
     more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
     return tf.errors.InvalidArgumentError(None, None, f"fast_balance: {message}: {listed}{more}. {hint}")
 

@@ -34,7 +34,8 @@ failure in the graph (a one-element tf.data dataset with ``ignore_errors``: no P
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union, cast
 
@@ -129,6 +130,21 @@ _HEAD = 64
 
 #: What the error message says of a file that passes the graph's checks and fails to decode.
 UNDECODABLE = "TensorFlow cannot decode it (fast-balance inspect or fast_balance.files.check_image_file may say why)"
+
+
+def file_names(paths: Iterable[str]) -> list[bytes]:
+    r"""Paths as the graph takes them: the bytes that name each file (`os.fsencode`).
+
+    A name that is not valid UTF-8 (from an archive made on another system) has no TensorFlow
+    string as ``str``; as bytes, every name has. A list, not a NumPy array, whose fixed width
+    would be the longest path's for each.
+
+    Examples
+    --------
+    >>> file_names(["a/1.jpg", "b/caf\udce9.jpg"])
+    [b'a/1.jpg', b'b/caf\xe9.jpg']
+    """
+    return [os.fsencode(path) for path in paths]
 
 
 def _jpeg_has_end(contents: tf.Tensor) -> tf.Tensor:
@@ -359,6 +375,8 @@ def problem_of(path: tf.Tensor) -> tf.Tensor:
 
 def failure_message(paths: tf.Tensor, reasons: tf.Tensor, hint: str) -> tf.Tensor:
     """One message naming every failed file and its reason, then ``hint``."""
+    # Valid UTF-8 (a name that is not shows U+FFFD for its bad bytes): the error's message is decoded as such.
+    paths = tf.strings.unicode_transcode(paths, "UTF-8", "UTF-8", errors="replace")
     listed = tf.strings.reduce_join(tf.strings.join([paths, ": ", reasons]), separator="; ")
     many = tf.size(paths) > 1
     return tf.strings.join(

@@ -25,7 +25,16 @@ import numpy as np
 import tensorflow as tf
 
 from .bank import DecodeBank
-from .decode import SKIP_HINT, ImageSize, as_image_spec, decode_resized, failure_message, problem_of, try_images
+from .decode import (
+    SKIP_HINT,
+    ImageSize,
+    as_image_spec,
+    decode_resized,
+    failure_message,
+    file_names,
+    problem_of,
+    try_images,
+)
 
 
 def batch_reader(
@@ -48,7 +57,7 @@ def batch_reader(
     if batch_size is None and bank.images is not None:
         raise ValueError("a reader of batches of any size takes no decode bank")
     parallel = batch_size or 32
-    path_table = tf.constant(paths.astype(str))
+    path_table = tf.constant(file_names(paths))
     image_spec = tf.TensorSpec(spec.shape, tf.uint8)
     images_spec = tf.TensorSpec([None, *spec.shape], tf.uint8)
     banked_images = bank.images

@@ -57,7 +57,10 @@ class SamplerState(tf.Module):
 
 def _read_state(path: str) -> State:
     with open(path) as file:
-        state = json.load(file)
+        try:
+            state = json.load(file)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError: say which file
+            raise ValueError(f"{path} does not hold an input state (JSON): {error}") from error
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold an input state (a JSON object), got {type(state).__name__}")
     return state
