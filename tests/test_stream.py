@@ -390,3 +390,14 @@ def test_mismatched_push_and_push_after_the_end():
     stream.push([b"a"], [0], final=True)
     with pytest.raises(RuntimeError, match="already ended"):
         stream.push([b"b"], [1])
+
+
+def test_extreme_weight_ratios_are_refused_before_emitting_without_bound():
+    # 1 : 1e-12 scaled to integers is 2^40 : 1: one push emitted about 2^40 replays.
+    with pytest.raises(ValueError, match=r"target: class 0 weighs 1.1e\+12 times class 1, more than the 1,048,576"):
+        StreamRebalancer(2, target=[1.0, 1e-12])
+    with pytest.raises(ValueError, match="class 2 weighs"):
+        StreamRebalancer(3, target={1: 1.0, 2: 2.0**21})
+    StreamRebalancer(2, target=[2.0**20, 1.0])  # the limit itself is allowed
+    out, labels, _ = StreamRebalancer(2, target=[64.0, 1.0]).push([b"a", b"b"], [0, 1], final=True)
+    assert np.bincount(labels).tolist() == [64, 1]

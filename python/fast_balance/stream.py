@@ -35,7 +35,21 @@ def stream_weights(target: Target, num_classes: int) -> np.ndarray:
     if not isinstance(target, Mapping) and np.ndim(target) == 0:
         raise ValueError("a power target needs the class counts, which a stream does not have; "
                          "use 'balanced' or per-class weights")
-    return target_weights(target, np.ones(num_classes, dtype=np.int64))
+    weights = target_weights(target, np.ones(num_classes, dtype=np.int64))
+    positive = weights[weights > 0]
+    if positive.size and int(positive.max()) // int(positive.min()) > MAX_WEIGHT_RATIO:
+        light, heavy = int(np.argmin(np.where(weights > 0, weights, np.iinfo(np.uint64).max))), int(np.argmax(weights))
+        raise ValueError(
+            f"target: class {heavy} weighs {int(positive.max()) / int(positive.min()):.3g} times class {light}, more "
+            f"than the {MAX_WEIGHT_RATIO:,} (2^20) a stream allows: each record of class {light} would be followed "
+            "by that many emissions of the others. Give the light class weight 0 or a larger weight"
+        )
+    return weights
+
+
+#: Largest ratio of two positive class weights of a stream: the output per record read of the
+#: lightest class grows with it, so an extreme one would emit without bound (2^40 for 1 : 1e-12).
+MAX_WEIGHT_RATIO = 1 << 20
 
 
 def machine_memory() -> int | None:
