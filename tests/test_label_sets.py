@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
+import fast_balance
 from fast_balance import as_label_sets, class_frequencies, repeat_factors
 
 
@@ -124,3 +125,32 @@ def test_threshold_must_be_a_number():
         repeat_factors([[0], [1]], threshold="0.1")
     with pytest.raises(ValueError, match="no samples"):
         repeat_factors([], threshold=0.1)
+
+
+def test_repeat_factor_sampler_gives_each_image_floor_or_ceil_of_its_factor_exactly():
+    sets = long_tailed_sets(3000, 200, seed=8)
+    factors = repeat_factors(sets, threshold=0.01)
+    assert np.any(factors == 1.0) and np.any(factors > 1.5)
+    for batch_size in (None, 16):
+        sampler = fast_balance.repeat_factor_sampler(sets, threshold=0.01, batch_size=batch_size, seed=3)
+        counts = np.stack([np.bincount(sampler.epoch(e).indices, minlength=3000) for e in range(6)])
+        assert np.all(counts >= np.floor(factors)) and np.all(counts <= np.ceil(factors))
+        assert np.all(counts[:, factors == 1.0] == 1)  # a factor of exactly 1: exactly once, every epoch
+        assert len(sampler) % (batch_size or 1) == 0
+        assert abs(len(sampler) - factors.sum()) <= (batch_size or 1)
+        # The fractions move between epochs; their long-run rate follows the factors.
+        fractional = factors > np.floor(factors)
+        rate = counts[:, fractional].mean(axis=0)
+        assert np.abs(rate - factors[fractional]).mean() < 0.35
+
+
+def test_repeat_factor_weights_put_expected_counts_between_floor_and_factor():
+    factors = np.array([1.0, 1.0, 2.0, 1.25, 1.5, 3.75, 1.0])
+    weights, size = fast_balance.repeat_factor_weights(factors)
+    expected = weights.astype(np.float64) / weights.sum() * size
+    assert size == 11 and np.all(expected >= np.floor(factors)) and np.all(expected <= factors + 1e-12)
+    assert expected[[0, 1, 2, 6]].tolist() == [1.0, 1.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match="finite counts >= 0"):
+        fast_balance.repeat_factor_weights([1.0, np.nan])
+    with pytest.raises(TypeError, match="sets samples_per_epoch itself"):
+        fast_balance.repeat_factor_sampler([[0], [1]], samples_per_epoch=5)

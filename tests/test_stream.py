@@ -399,5 +399,5 @@ def test_extreme_weight_ratios_are_refused_before_emitting_without_bound():
     with pytest.raises(ValueError, match="class 2 weighs"):
         StreamRebalancer(3, target={1: 1.0, 2: 2.0**21})
     StreamRebalancer(2, target=[2.0**20, 1.0])  # the limit itself is allowed
-    out, labels, _ = StreamRebalancer(2, target=[64.0, 1.0]).push([b"a", b"b"], [0, 1], final=True)
+    _, labels, _ = StreamRebalancer(2, target=[64.0, 1.0]).push([b"a", b"b"], [0, 1], final=True)
     assert np.bincount(labels).tolist() == [64, 1]

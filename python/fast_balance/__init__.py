@@ -5,7 +5,14 @@
 
 from . import schedules
 from .iterator import SamplerIterator
-from .label_sets import LabelSets, as_label_sets, class_frequencies, repeat_factors
+from .label_sets import (
+    LabelSets,
+    as_label_sets,
+    class_frequencies,
+    repeat_factor_sampler,
+    repeat_factor_weights,
+    repeat_factors,
+)
 from .sampler import BalancedIndexSampler, Epoch
 from .stream import StreamRebalancer
 from .weighted_sampler import WeightedEpoch, WeightedIndexSampler
@@ -24,6 +31,8 @@ __all__ = [
     "as_label_sets",
     "class_frequencies",
     "class_weights",
+    "repeat_factor_sampler",
+    "repeat_factor_weights",
     "repeat_factors",
     "schedules",
 ]

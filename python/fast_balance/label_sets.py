@@ -16,12 +16,16 @@ import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._checks import check_int, is_int, is_number
 from .labels import MAX_CLASSES
+
+if TYPE_CHECKING:
+    from .weighted_sampler import WeightedIndexSampler
 
 #: Samples and class memberships are counted in int64, class ids in int32.
 MAX_SAMPLES = (1 << 31) - 1
@@ -292,4 +296,81 @@ def repeat_factors(label_sets: object, threshold: float = 1e-3, *, num_classes: 
     return factors
 
 
-__all__ = ["LabelSets", "as_label_sets", "class_frequencies", "repeat_factors"]
+def repeat_factor_weights(factors: npt.ArrayLike, unit: int = 1) -> tuple[np.ndarray, int]:
+    """Integer sample weights and an epoch length under which every sample's expected count is
+    within ``[floor(r_i), r_i]``, so that `WeightedIndexSampler`'s systematic rounding gives each
+    floor or ceil of its factor, exactly.
+
+    The epoch holds ``sum floor(r_i)`` plus the whole part of the fractions' sum (rounded down to
+    a multiple of ``unit``, batch_size * num_shards, where that keeps it at or above
+    ``sum floor(r_i)``); the fractional parts share what is left in proportion. Weights are the
+    counts in fixed point, so that they sum to exactly the epoch length times the scale: a factor
+    of exactly 1 is drawn exactly once per epoch.
+
+    Examples
+    --------
+    >>> weights, size = repeat_factor_weights([1.0, 2.0, 1.5, 1.5])
+    >>> size, (weights / weights.sum() * size).tolist()
+    (6, [1.0, 2.0, 1.5, 1.5])
+    """
+    counts = np.asarray(factors, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0 or not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("factors must be a non-empty 1-D array of finite counts >= 0")
+    unit = check_int("unit", unit, minimum=1)
+    whole = np.floor(counts)
+    fractions = counts - whole
+    floors = int(whole.sum())
+    extra = int(np.floor(fractions.sum() + 1e-9))
+    total = floors + extra
+    if total % unit and (total - total % unit) >= floors:
+        total -= total % unit
+    extra = total - floors
+    if total == 0:
+        raise ValueError("factors sum to less than 1: an epoch would hold no sample")
+    scale = 1 << max(0, min(20, 62 - max(total * 2, 1).bit_length()))  # keeps the weights' sum below 2^62
+    units = np.zeros(counts.size, dtype=np.uint64)
+    if extra:
+        raw = fractions * (extra * scale / fractions.sum())
+        units = np.floor(raw).astype(np.uint64)
+        short = extra * scale - int(units.sum())
+        if short > 0:  # the largest remainders take the units rounding left over
+            units[np.argsort(units - raw, kind="stable")[:short]] += np.uint64(1)
+    weights = whole.astype(np.uint64) * np.uint64(scale) + units
+    return weights, total
+
+
+def repeat_factor_sampler(
+    label_sets: object, threshold: float = 1e-3, *, num_classes: int | None = None, **options: Any
+) -> WeightedIndexSampler:
+    """Repeat factor sampling (LVIS): a `WeightedIndexSampler` in which image i comes floor or
+    ceil of r(i) times every epoch, exactly, different every epoch and reproducible.
+
+    ``options`` are `WeightedIndexSampler`'s (``batch_size``, ``seed``, ``replacement``, shards);
+    ``samples_per_epoch`` is set by `repeat_factor_weights`.
+
+    Examples
+    --------
+    >>> sets = [[0]] * 98 + [[0, 1], [1]]
+    >>> sampler = repeat_factor_sampler(sets, threshold=0.08, seed=0)
+    >>> counts = np.bincount(sampler.epoch(0).indices, minlength=100)
+    >>> counts[:98].tolist() == [1] * 98, counts[98:].tolist()
+    (True, [2, 2])
+    """
+    from .weighted_sampler import WeightedIndexSampler
+
+    if "samples_per_epoch" in options:
+        raise TypeError("repeat_factor_sampler sets samples_per_epoch itself (from the factors)")
+    factors = repeat_factors(label_sets, threshold, num_classes=num_classes)
+    unit = (options.get("batch_size") or 1) * options.get("num_shards", 1)
+    weights, size = repeat_factor_weights(factors, unit=check_int("batch_size * num_shards", unit, minimum=1))
+    return WeightedIndexSampler(weights, samples_per_epoch=size, **options)
+
+
+__all__ = [
+    "LabelSets",
+    "as_label_sets",
+    "class_frequencies",
+    "repeat_factor_sampler",
+    "repeat_factor_weights",
+    "repeat_factors",
+]

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from .._checks import ON_ERROR, check_bool, check_choice, check_int, check_seed, is_number, suggest_keywords
 from ..files import substitutes
-from ..label_sets import LabelSets, as_label_sets, repeat_factors
+from ..label_sets import LabelSets, as_label_sets, repeat_factor_weights, repeat_factors
 from ..sampler import BalancedIndexSampler, SamplesPerEpoch
 from ..weighted_sampler import WeightedIndexSampler
 from ..weights import Target
@@ -119,7 +119,10 @@ def _repeat_factor_sampler(
         if size not in (None, "max"):
             raise ValueError(f"with label sets, samples_per_epoch is the rounded sum of the repeat factors (the "
                              f"default) or an int, got {size!r}")
-        size = max(1, round(float(factors.sum())))
+        unit = batch_size * shards.get("num_shards", 1)
+        weights, size = repeat_factor_weights(factors, unit=unit)  # each image floor or ceil of r(i), exactly
+        return WeightedIndexSampler(weights, samples_per_epoch=size, replacement=options["replacement"],
+                                    batch_size=batch_size, seed=seed, **shards)
     return WeightedIndexSampler(factors, samples_per_epoch=size, replacement=options["replacement"],
                                 batch_size=batch_size, seed=seed, **shards)
 
