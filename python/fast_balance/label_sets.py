@@ -257,9 +257,8 @@ def repeat_factors(label_sets: object, threshold: float = 1e-3, *, num_classes: 
 
     f(c) is the fraction of samples containing class c and t the ``threshold``: classes in at
     least a fraction t of the samples are not oversampled, rarer ones by sqrt(t / f(c)). A sample
-    with an empty set gets 1 (as Detectron2's ``repeat_factors_from_category_frequency``). Give
-    the factors as the weights of `WeightedIndexSampler` with ``samples_per_epoch`` their sum for
-    repeat factor sampling.
+    with an empty set gets 1 (as Detectron2's ``repeat_factors_from_category_frequency``).
+    `repeat_factor_sampler` samples by them, each image floor or ceil of r(i) times per epoch.
 
     Parameters
     ----------
