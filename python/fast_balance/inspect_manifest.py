@@ -14,8 +14,7 @@ import re
 
 import numpy as np
 
-from .label_sets import LabelSets, as_label_sets, repeat_factors
-from .weighted_sampler import WeightedIndexSampler
+from .label_sets import LabelSets, as_label_sets, repeat_factor_sampler, repeat_factors
 
 #: What separates the labels of one image.
 LABEL_SEPARATOR = re.compile(r"[;\s]+")
@@ -62,8 +61,7 @@ def class_frequencies_table(
     """The report's text and, per class, images, expected samples (sum_i r(i)·[c in i]) and one
     sampled epoch's samples containing the class."""
     factors = repeat_factors(sets, threshold)
-    size = max(1, round(float(factors.sum())))
-    sampler = WeightedIndexSampler(factors, samples_per_epoch=size, seed=seed)
+    sampler = repeat_factor_sampler(sets, threshold, seed=seed)
     draws = np.bincount(sampler.epoch(0).indices, minlength=len(sets))
     images = sets.class_counts()
     expected = np.bincount(sets.indices, weights=np.repeat(factors, sets.sizes), minlength=sets.num_classes)

@@ -57,12 +57,14 @@ def test_rare_class_images_appear_more_often_each_floor_or_ceil_of_its_factor(im
     factors = fast_balance.repeat_factors(sets, THRESHOLD)
     ds = make(paths, sets)  # with the decode bank: the repeated images come from it
     assert ds.report.bank_images > 0
-    assert ds.sampler.samples_per_epoch >= round(factors.sum())
+    assert np.floor(factors).sum() <= ds.sampler.samples_per_epoch <= factors.sum()
+    assert ds.sampler.samples_per_epoch % 8 == 0
     for epoch in range(2):
         _, labels, indices = drawn(ds)
         counts = np.bincount(indices, minlength=len(paths))
         expected = ds.sampler.expected_counts
         assert np.all((counts == np.floor(expected)) | (counts == np.ceil(expected))), epoch
+        assert np.all((counts >= np.floor(factors)) & (counts <= np.ceil(factors))), epoch
         rare = np.flatnonzero(labels[:, 2] == 1)
         assert counts[-2:].min() > counts[1:-2].max()  # r = sqrt(0.5 / (2/36)) = 3 against at most sqrt(3)
         assert rare.size >= 2 * 2
@@ -74,9 +76,7 @@ def test_images_repeated_in_an_epoch_are_the_ones_augmented(image_folder):
     plain, _, plain_indices = drawn(make(paths, sets, augment="none", decode_cache=0))
     augmented, _, indices = drawn(make(paths, sets, decode_cache=0))
     np.testing.assert_array_equal(indices, plain_indices)
-    repeats = fast_balance.WeightedIndexSampler(
-        fast_balance.repeat_factors(sets, THRESHOLD), samples_per_epoch=round(fast_balance.repeat_factors(
-            sets, THRESHOLD).sum()), batch_size=8).epoch(0).repeats
+    repeats = fast_balance.repeat_factor_sampler(sets, THRESHOLD, batch_size=8).epoch(0).repeats
     first = repeats == 0
     np.testing.assert_array_equal(augmented[first], plain[first])
     assert np.any(augmented[~first] != plain[~first])
