@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
+from ._plan_base import PlanBase
 from .iterator import SamplerIterator
 from .labels import MAX_CLASSES, normalize_labels
 from .sample_weights import normalize_sample_weights
@@ -117,7 +118,7 @@ def output_views(
     return tuple(views)
 
 
-class BalancedIndexSampler:
+class BalancedIndexSampler(PlanBase):
     """Class-balanced (or any target distribution) index stream over a labelled dataset.
 
     Every epoch draws an exact number of samples from each class (``quotas``) and arranges
@@ -362,47 +363,6 @@ class BalancedIndexSampler:
         totals = np.bincount(labels, weights=weights, minlength=self._num_classes)
         expected: np.ndarray = quotas[labels] * weights / np.where(totals > 0, totals, 1.0)[labels]
         return expected
-
-    @property
-    def batch_size(self) -> int | None:
-        return self._batch_size
-
-    @property
-    def replacement(self) -> bool:
-        return self._replacement
-
-    @property
-    def seed(self) -> int:
-        return self._seed
-
-    @property
-    def num_shards(self) -> int:
-        return self._num_shards
-
-    @property
-    def shard_index(self) -> int:
-        return self._shard_index
-
-    @property
-    def fingerprint(self) -> str:
-        """Identifies the stream: equal for samplers built with the same labels and options."""
-        return self._fingerprint
-
-    @property
-    def max_epoch(self) -> int:
-        """The largest epoch number the stream reaches (its draws are numbered in 62 bits)."""
-        return self._max_epoch
-
-    @property
-    def num_batches(self) -> int:
-        """Batches per epoch in this shard (requires batch_size)."""
-        if self._batch_size is None:
-            raise ValueError("num_batches needs batch_size")
-        return len(self) // self._batch_size
-
-    def __len__(self) -> int:
-        """Samples per epoch in this shard."""
-        return self._samples_per_epoch // self._num_shards
 
     def __repr__(self) -> str:
         return (

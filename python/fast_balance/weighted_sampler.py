@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
+from ._plan_base import PlanBase
 from .iterator import SamplerIterator
 from .sample_weights import normalize_sample_weights
 from .sampler import MAX_BATCH_SIZE, MAX_SAMPLES_PER_EPOCH, _gib, output_views, physical_memory
@@ -32,7 +33,7 @@ class WeightedEpoch(NamedTuple):
     repeats: np.ndarray  #: int32 times the same index was emitted earlier in the epoch (0 = first view)
 
 
-class WeightedIndexSampler:
+class WeightedIndexSampler(PlanBase):
     """An index stream in which sample i's expected count per epoch is proportional to ``weights[i]``.
 
     The class-free counterpart of `BalancedIndexSampler`, with its guarantees and state model.
@@ -165,47 +166,6 @@ class WeightedIndexSampler:
         weights = self._core.integer_weights().astype(np.float64)
         expected: np.ndarray = self._samples_per_epoch * weights / weights.sum()
         return expected
-
-    @property
-    def batch_size(self) -> int | None:
-        return self._batch_size
-
-    @property
-    def replacement(self) -> bool:
-        return self._replacement
-
-    @property
-    def seed(self) -> int:
-        return self._seed
-
-    @property
-    def num_shards(self) -> int:
-        return self._num_shards
-
-    @property
-    def shard_index(self) -> int:
-        return self._shard_index
-
-    @property
-    def fingerprint(self) -> str:
-        """Identifies the stream: equal for samplers built with the same weights and options."""
-        return self._fingerprint
-
-    @property
-    def max_epoch(self) -> int:
-        """The largest epoch number the stream reaches (its draws are numbered in 62 bits)."""
-        return self._max_epoch
-
-    @property
-    def num_batches(self) -> int:
-        """Batches per epoch in this shard (requires batch_size)."""
-        if self._batch_size is None:
-            raise ValueError("num_batches needs batch_size")
-        return len(self) // self._batch_size
-
-    def __len__(self) -> int:
-        """Samples per epoch in this shard."""
-        return self._samples_per_epoch // self._num_shards
 
     def __repr__(self) -> str:
         return (

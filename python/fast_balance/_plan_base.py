@@ -1,0 +1,64 @@
+"""What every sampler of this package shares: an epoch of a fixed length, cut into shards and
+batches, identified by a fingerprint. The samplers set the attributes in their constructors."""
+
+from __future__ import annotations
+
+
+class PlanBase:
+    """The shard, batch and identity properties of a pure sampler (`BalancedIndexSampler`,
+    `WeightedIndexSampler`)."""
+
+    _batch_size: int | None
+    _replacement: bool
+    _seed: int
+    _num_shards: int
+    _shard_index: int
+    _fingerprint: str
+    _max_epoch: int
+    _samples_per_epoch: int
+
+    @property
+    def batch_size(self) -> int | None:
+        """Samples per batch, or None (unbatched)."""
+        return self._batch_size
+
+    @property
+    def replacement(self) -> bool:
+        """Whether draws are with replacement."""
+        return self._replacement
+
+    @property
+    def seed(self) -> int:
+        """The seed the whole stream is derived from."""
+        return self._seed
+
+    @property
+    def num_shards(self) -> int:
+        """Number of disjoint shards of the global epoch."""
+        return self._num_shards
+
+    @property
+    def shard_index(self) -> int:
+        """This sampler's shard."""
+        return self._shard_index
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the stream: equal for samplers built with the same data and options."""
+        return self._fingerprint
+
+    @property
+    def max_epoch(self) -> int:
+        """The largest epoch number the stream reaches (its draws are numbered in 62 bits)."""
+        return self._max_epoch
+
+    @property
+    def num_batches(self) -> int:
+        """Batches per epoch in this shard (requires batch_size)."""
+        if self._batch_size is None:
+            raise ValueError("num_batches needs batch_size")
+        return len(self) // self._batch_size
+
+    def __len__(self) -> int:
+        """Samples per epoch in this shard."""
+        return self._samples_per_epoch // self._num_shards
