@@ -3,6 +3,22 @@ batches, identified by a fingerprint. The samplers set the attributes in their c
 
 from __future__ import annotations
 
+import os
+
+from ._checks import check_int
+
+
+def physical_memory() -> int:
+    """Bytes of memory of this machine (64 GiB where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 64 << 30
+
+
+def gib(size: int) -> str:
+    return f"{size / 2**30:,.1f} GiB"
+
 
 class PlanBase:
     """The shard, batch and identity properties of a pure sampler (`BalancedIndexSampler`,
@@ -62,3 +78,22 @@ class PlanBase:
     def __len__(self) -> int:
         """Samples per epoch in this shard."""
         return self._samples_per_epoch // self._num_shards
+
+    def _checked_slice(
+        self, epoch: object, start: object, stop: object, bytes_per_sample: int | None
+    ) -> tuple[int, int, int]:
+        """``epoch(e, start, stop)``'s arguments checked; with ``bytes_per_sample`` (new output
+        arrays, not ``out=``), also that the output fits in this machine's memory."""
+        epoch = check_int("epoch", epoch, minimum=0, maximum=self._max_epoch)
+        length = len(self)
+        stop = length if stop is None else check_int("stop", stop, minimum=0)
+        start = check_int("start", start, minimum=0)
+        if not start <= stop <= length:
+            raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
+        if bytes_per_sample is not None and bytes_per_sample * (stop - start) > physical_memory():
+            raise ValueError(
+                f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples "
+                f"({gib(bytes_per_sample * (stop - start))}), more than this machine's {gib(physical_memory())}; "
+                "ask for slices with start and stop"
+            )
+        return epoch, start, stop

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import types
 from collections import OrderedDict
@@ -15,7 +14,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
-from ._plan_base import PlanBase
+from ._plan_base import PlanBase, gib, physical_memory
 from .iterator import SamplerIterator
 from .labels import MAX_CLASSES, normalize_labels
 from .sample_weights import normalize_sample_weights
@@ -42,18 +41,6 @@ class Epoch(NamedTuple):
     indices: np.ndarray  #: int64 sample indices into the dataset
     labels: np.ndarray  #: int32 class of each sample
     repeats: np.ndarray  #: int32 times the same index was emitted earlier in the epoch (0 = first view)
-
-
-def physical_memory() -> int:
-    """Bytes of memory of this machine (64 GiB where the platform does not say)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 64 << 30
-
-
-def _gib(size: int) -> str:
-    return f"{size / 2**30:,.1f} GiB"
 
 
 def _epoch_size(samples_per_epoch: SamplesPerEpoch, counts: np.ndarray, weights: np.ndarray, unit: int) -> int:
@@ -247,8 +234,8 @@ class BalancedIndexSampler(PlanBase):
         needed = 12 * array.size + 8 * dense_ids + (20 * array.size if values is not None else 0)
         if needed > physical_memory():
             raise ValueError(
-                f"a sampler of {array.size:,} labels needs about {_gib(needed)}, more than this machine's "
-                f"{_gib(physical_memory())}"
+                f"a sampler of {array.size:,} labels needs about {gib(needed)}, more than this machine's "
+                f"{gib(physical_memory())}"
             )
         index = _core.ClassIndex(array, num_classes)
         classes, counts = index.classes, index.counts
@@ -401,19 +388,8 @@ class BalancedIndexSampler(PlanBase):
         >>> np.array_equal(buffers.indices, sampler.epoch(9).indices)
         True
         """
-        epoch = check_int("epoch", epoch, minimum=0, maximum=self._max_epoch)
-        length = len(self)
-        stop = length if stop is None else check_int("stop", stop, minimum=0)
-        start = check_int("start", start, minimum=0)
-        if not start <= stop <= length:
-            raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
+        epoch, start, stop = self._checked_slice(epoch, start, stop, 16 if out is None else None)
         if out is None:
-            size = 16 * (stop - start)
-            if size > physical_memory():
-                raise ValueError(
-                    f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples ({_gib(size)}), more "
-                    f"than this machine's {_gib(physical_memory())}; ask for slices with start and stop"
-                )
             indices, labels, repeats = self._outputs.take(stop - start)
         else:
             indices, labels, repeats = output_views(out, stop - start)

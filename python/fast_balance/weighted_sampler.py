@@ -9,10 +9,10 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
-from ._plan_base import PlanBase
+from ._plan_base import PlanBase, gib, physical_memory
 from .iterator import SamplerIterator
 from .sample_weights import normalize_sample_weights
-from .sampler import MAX_BATCH_SIZE, MAX_SAMPLES_PER_EPOCH, _gib, output_views, physical_memory
+from .sampler import MAX_BATCH_SIZE, MAX_SAMPLES_PER_EPOCH, output_views
 
 WeightedSamplesPerEpoch = Union[str, int]
 
@@ -127,8 +127,8 @@ class WeightedIndexSampler(PlanBase):
         needed = (16 if replacement else 8) * values.size + 8 * values.size
         if needed > physical_memory():
             raise ValueError(
-                f"a sampler of {values.size:,} weights needs about {_gib(needed)}, more than this machine's "
-                f"{_gib(physical_memory())}"
+                f"a sampler of {values.size:,} weights needs about {gib(needed)}, more than this machine's "
+                f"{gib(physical_memory())}"
             )
         self._core = _core.WeightedSampler(values, seed, size, batch_size or 0, replacement, num_shards, shard_index)
         self._outputs = _core.OutputPool()
@@ -205,19 +205,8 @@ class WeightedIndexSampler(PlanBase):
         >>> np.array_equal(np.concatenate([h.indices for h in halves]), whole.indices)
         True
         """
-        epoch = check_int("epoch", epoch, minimum=0, maximum=self._max_epoch)
-        length = len(self)
-        stop = length if stop is None else check_int("stop", stop, minimum=0)
-        start = check_int("start", start, minimum=0)
-        if not start <= stop <= length:
-            raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
+        epoch, start, stop = self._checked_slice(epoch, start, stop, 12 if out is None else None)
         if out is None:
-            size = 12 * (stop - start)
-            if size > physical_memory():
-                raise ValueError(
-                    f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples ({_gib(size)}), more "
-                    f"than this machine's {_gib(physical_memory())}; ask for slices with start and stop"
-                )
             indices, _, repeats = self._outputs.take(stop - start)
         else:
             indices, repeats = output_views(out, stop - start, _FIELDS, "a WeightedEpoch")
