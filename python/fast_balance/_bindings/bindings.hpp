@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,14 @@ void register_rebalancer(py::module_& m);
 void register_apportion(py::module_& m);
 void register_sample_weights(py::module_& m);
 void register_weighted_sampler(py::module_& m);
+
+// ValueError unless [start, stop) lies in the sampler's shard of the epoch (any sampler with shard_size()).
+template <class Sampler>
+void check_slice(const Sampler& sampler, std::int64_t start, std::int64_t stop) {
+  if (start < 0 || stop < start || stop > sampler.shard_size()) {
+    throw py::value_error("positions [" + std::to_string(start) + ", " + std::to_string(stop) +
+                          ") are outside the shard's epoch of " + std::to_string(sampler.shard_size()));
+  }
+}
 
 }  // namespace fast_balance_bindings

@@ -17,17 +17,6 @@ namespace fast_balance_bindings {
 using fast_balance::BalancedSampler;
 using fast_balance::ClassIndex;
 
-namespace {
-
-void check_slice(const BalancedSampler& sampler, std::int64_t start, std::int64_t stop) {
-  if (start < 0 || stop < start || stop > sampler.shard_size()) {
-    throw py::value_error("positions [" + std::to_string(start) + ", " + std::to_string(stop) +
-                          ") are outside the shard's epoch of " + std::to_string(sampler.shard_size()));
-  }
-}
-
-}  // namespace
-
 // Output arrays must not overlap: a fill reads back what it wrote (the batched fill keeps each
 // place's staged draw in its output label, the weighted fill its words in the indices).
 void check_separate(const py::array& a, const py::array& b, const char* names) {

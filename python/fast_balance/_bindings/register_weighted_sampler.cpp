@@ -13,17 +13,6 @@ namespace fast_balance_bindings {
 
 using fast_balance::WeightedSampler;
 
-namespace {
-
-void check_slice(const WeightedSampler& sampler, std::int64_t start, std::int64_t stop) {
-  if (start < 0 || stop < start || stop > sampler.shard_size()) {
-    throw py::value_error("positions [" + std::to_string(start) + ", " + std::to_string(stop) +
-                          ") are outside the shard's epoch of " + std::to_string(sampler.shard_size()));
-  }
-}
-
-}  // namespace
-
 void register_weighted_sampler(py::module_& m) {
   py::class_<WeightedSampler> cls(m, "WeightedSampler");
   cls.def(py::init([](const DoubleArray& weights, std::uint64_t seed, std::int64_t samples_per_epoch,
