@@ -58,13 +58,14 @@ def integer_weights(weights: list[float]) -> list[int]:
 
 
 def epoch_size(samples_per_epoch, counts: list[int], weights: list[int], unit: int) -> int:
-    """Samples of an epoch: "max" the smallest in which every class's exact share reaches its
+    """Samples of an epoch: "max" (or None) the smallest in which every class's exact share reaches its
     count, "min" the largest in which none exceeds it, "n" the dataset; rounded to ``unit``."""
     total = sum(weights)
     shares = [Fraction(n * total, w) for n, w in zip(counts, weights) if w]
     if samples_per_epoch == "min":
         return max(unit, math.floor(min(shares)) // unit * unit)
-    size = {"max": math.ceil(max(shares)) if shares else 0, "n": sum(counts)}.get(samples_per_epoch, samples_per_epoch)
+    size = {"max": math.ceil(max(shares)) if shares else 0, "n": sum(counts)}.get(samples_per_epoch or "max",
+                                                                                 samples_per_epoch)
     return -(-size // unit) * unit
 
 
@@ -110,7 +111,7 @@ def sampler_cases(draw, max_samples=1200):
     batch_size = draw(st.one_of(st.none(), st.integers(1, 24)))
     num_shards = draw(st.sampled_from([1, 1, 1, 2, 3]))
     unit = (batch_size or 1) * num_shards
-    samples_per_epoch = draw(st.one_of(st.sampled_from(["max", "min", "n"]), st.integers(1, 600)))
+    samples_per_epoch = draw(st.one_of(st.sampled_from([None, "max", "min", "n"]), st.integers(1, 600)))
     size = epoch_size(samples_per_epoch, counts, weights, unit)
     assume(size <= max_samples)
     options = dict(num_classes=len(counts), target=target, samples_per_epoch=samples_per_epoch,
@@ -306,7 +307,7 @@ def accepted(name: str, value) -> bool:
         low, high = INT_RANGES[name]
         in_range = is_integer(value) and low <= int(value) <= high
         named = name == "samples_per_epoch" and isinstance(value, str) and value in ("max", "min", "n")
-        return in_range or named or (name in ("batch_size", "num_classes") and value is None)
+        return in_range or named or (name in ("batch_size", "num_classes", "samples_per_epoch") and value is None)
     if name == "replacement":
         return isinstance(value, (bool, np.bool_))
     return False
