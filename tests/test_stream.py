@@ -188,9 +188,9 @@ def test_classes_without_records_cost_at_most_16_bytes(uniform):
 
 
 TOO_LARGE_PROBE = """
-import fast_balance.stream
+import fast_balance._memory
 from fast_balance import StreamRebalancer
-fast_balance.stream.machine_memory = lambda: 1 << 30
+fast_balance._memory.physical_memory = lambda: 1 << 30
 for num_classes in (2**31, 100_000_000):
     try:
         StreamRebalancer(num_classes)
@@ -205,8 +205,8 @@ def test_numbers_of_classes_beyond_the_limit_or_the_memory_fail_before_allocatin
     result = run_python(TOO_LARGE_PROBE, memory_limit=2 << 30)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "num_classes must be <= 2,147,483,647, got 2,147,483,648" in result.stdout
-    assert "num_classes=100,000,000 needs 1,600,000,000 bytes of class state (16 per class)" in result.stdout
-    assert "more than this machine's 1,073,741,824" in result.stdout
+    assert "num_classes=100,000,000 (16 bytes of class state each) needs about 1.5 GiB" in result.stdout
+    assert "more than this machine's 1.0 GiB" in result.stdout
 
 
 def test_a_pass_costs_o_log_c_per_record():

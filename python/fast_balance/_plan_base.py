@@ -3,21 +3,8 @@ batches, identified by a fingerprint. The samplers set the attributes in their c
 
 from __future__ import annotations
 
-import os
-
 from ._checks import check_int
-
-
-def physical_memory() -> int:
-    """Bytes of memory of this machine (64 GiB where the platform does not say)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 64 << 30
-
-
-def gib(size: int) -> str:
-    return f"{size / 2**30:,.1f} GiB"
+from ._memory import check_fits
 
 
 class PlanBase:
@@ -90,10 +77,7 @@ class PlanBase:
         start = check_int("start", start, minimum=0)
         if not start <= stop <= length:
             raise ValueError(f"need 0 <= start <= stop <= {length}, got start={start}, stop={stop}")
-        if bytes_per_sample is not None and bytes_per_sample * (stop - start) > physical_memory():
-            raise ValueError(
-                f"epoch({epoch}, {start}, {stop}) would return {stop - start:,} samples "
-                f"({gib(bytes_per_sample * (stop - start))}), more than this machine's {gib(physical_memory())}; "
-                "ask for slices with start and stop"
-            )
+        if bytes_per_sample is not None:
+            what = f"epoch({epoch}, {start}, {stop}) of {stop - start:,} samples"
+            check_fits(bytes_per_sample * (stop - start), what, "; ask for slices with start and stop")
         return epoch, start, stop

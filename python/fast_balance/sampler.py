@@ -14,7 +14,8 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
-from ._plan_base import PlanBase, gib, physical_memory
+from ._memory import check_fits
+from ._plan_base import PlanBase
 from .iterator import SamplerIterator
 from .labels import MAX_CLASSES, normalize_labels
 from .sample_weights import normalize_sample_weights
@@ -232,11 +233,7 @@ class BalancedIndexSampler(PlanBase):
         dense_ids = inferred if inferred < 2 * array.size + 1024 else 0
         # Sample weights: a copy (8 bytes each), their integers (4) and the weighted classes' lines (8).
         needed = 12 * array.size + 8 * dense_ids + (20 * array.size if values is not None else 0)
-        if needed > physical_memory():
-            raise ValueError(
-                f"a sampler of {array.size:,} labels needs about {gib(needed)}, more than this machine's "
-                f"{gib(physical_memory())}"
-            )
+        check_fits(needed, f"a sampler of {array.size:,} labels")
         index = _core.ClassIndex(array, num_classes)
         classes, counts = index.classes, index.counts
         if schedule is not None:

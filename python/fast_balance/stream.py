@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -11,6 +10,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import INT64_LIMIT, ON_ERROR, check_bool, check_choice, check_int, check_seed
+from ._memory import check_fits
 from .weights import Blend, Target, target_weights
 
 
@@ -52,28 +52,10 @@ def stream_weights(target: Target, num_classes: int) -> np.ndarray:
 MAX_WEIGHT_RATIO = 1 << 20
 
 
-def machine_memory() -> int | None:
-    """Bytes of physical memory, or None where the platform does not tell.
-
-    Examples
-    --------
-    >>> memory = machine_memory()
-    >>> memory is None or memory > 0
-    True
-    """
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
 def _check_fits(num_classes: int) -> None:
     """ValueError if the per-class state of ``num_classes`` classes exceeds the machine's memory."""
-    needed = num_classes * _core.Rebalancer._bytes_per_class
-    memory = machine_memory()
-    if memory is not None and needed > memory:
-        raise ValueError(f"num_classes={num_classes:,} needs {needed:,} bytes of class state "
-                         f"({_core.Rebalancer._bytes_per_class} per class), more than this machine's {memory:,}")
+    per_class = _core.Rebalancer._bytes_per_class
+    check_fits(num_classes * per_class, f"num_classes={num_classes:,} ({per_class} bytes of class state each)")
 
 
 class StreamRebalancer:

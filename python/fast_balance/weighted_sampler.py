@@ -9,7 +9,8 @@ import numpy.typing as npt
 
 from . import _core
 from ._checks import check_bool, check_int, check_seed
-from ._plan_base import PlanBase, gib, physical_memory
+from ._memory import check_fits
+from ._plan_base import PlanBase
 from .iterator import SamplerIterator
 from .sample_weights import normalize_sample_weights
 from .sampler import MAX_BATCH_SIZE, MAX_SAMPLES_PER_EPOCH, output_views
@@ -125,11 +126,7 @@ class WeightedIndexSampler(PlanBase):
             raise ValueError(f"samples_per_epoch would be {size:,}, more than the {limit:,} {why} an epoch can hold")
         # The core's copy (8 bytes each, while it builds) and its line or alias table (8 or 16).
         needed = (16 if replacement else 8) * values.size + 8 * values.size
-        if needed > physical_memory():
-            raise ValueError(
-                f"a sampler of {values.size:,} weights needs about {gib(needed)}, more than this machine's "
-                f"{gib(physical_memory())}"
-            )
+        check_fits(needed, f"a sampler of {values.size:,} weights")
         self._core = _core.WeightedSampler(values, seed, size, batch_size or 0, replacement, num_shards, shard_index)
         self._outputs = _core.OutputPool()
         self._num_samples = values.size
