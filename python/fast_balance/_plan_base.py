@@ -3,8 +3,44 @@ batches, identified by a fingerprint. The samplers set the attributes in their c
 
 from __future__ import annotations
 
-from ._checks import check_int
+from typing import NamedTuple
+
+from ._checks import check_bool, check_int, check_seed
 from ._memory import check_fits
+
+#: Largest epoch (samples over all shards) of a sampler: draws are numbered in 62 bits.
+MAX_SAMPLES_PER_EPOCH = 1 << 46
+MAX_BATCH_SIZE = 1 << 26
+
+
+class Layout(NamedTuple):
+    """How an epoch is cut and drawn: the arguments every sampler of this package shares."""
+
+    batch_size: int | None
+    replacement: bool
+    seed: int
+    num_shards: int
+    shard_index: int
+
+
+def check_layout(batch_size: object, replacement: object, seed: object, num_shards: object,
+                 shard_index: object) -> Layout:
+    """The shared arguments checked, each error naming its argument.
+
+    >>> check_layout(None, False, 0, 2, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: shard_index must be < num_shards (2), got 2
+    """
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
+    replacement = check_bool("replacement", replacement)
+    seed = check_seed(seed)
+    num_shards = check_int("num_shards", num_shards, minimum=1, maximum=MAX_SAMPLES_PER_EPOCH)
+    shard_index = check_int("shard_index", shard_index, minimum=0)
+    if shard_index >= num_shards:
+        raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")
+    return Layout(batch_size, replacement, seed, num_shards, shard_index)
 
 
 class PlanBase:
@@ -19,6 +55,10 @@ class PlanBase:
     _fingerprint: str
     _max_epoch: int
     _samples_per_epoch: int
+
+    def _set_layout(self, layout: Layout, samples_per_epoch: int) -> None:
+        self._batch_size, self._replacement, self._seed, self._num_shards, self._shard_index = layout
+        self._samples_per_epoch = samples_per_epoch
 
     @property
     def batch_size(self) -> int | None:

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._checks import check_bool, check_int, check_seed
+from ._checks import check_int
 from ._memory import check_fits
-from ._plan_base import PlanBase
+from ._plan_base import MAX_SAMPLES_PER_EPOCH, PlanBase, check_layout
 from .iterator import SamplerIterator
 from .labels import MAX_CLASSES, normalize_labels
 from .sample_weights import normalize_sample_weights
@@ -29,8 +29,6 @@ SAMPLES_PER_EPOCH_NAMES = ("max", "min", "n")
 
 #: The core's limits: slots of an epoch (the bucket arithmetic's), samples of a batch, and
 #: batches of an epoch (the batch schedule counts them in int32).
-MAX_SAMPLES_PER_EPOCH = 1 << 46
-MAX_BATCH_SIZE = 1 << 26
 MAX_BATCHES = (1 << 31) - 1
 # A class's draws are numbered over all epochs (epoch * quota + k) below this.
 _DRAW_LIMIT = 1 << 62
@@ -219,14 +217,8 @@ class BalancedIndexSampler(PlanBase):
         values = None if sample_weights is None else normalize_sample_weights(sample_weights, array.size)
         if num_classes is None:
             num_classes = inferred
-        if batch_size is not None:
-            batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
-        seed = check_seed(seed)
-        num_shards = check_int("num_shards", num_shards, minimum=1, maximum=MAX_SAMPLES_PER_EPOCH)
-        shard_index = check_int("shard_index", shard_index, minimum=0)
-        if shard_index >= num_shards:
-            raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")
-        replacement = check_bool("replacement", replacement)
+        layout = check_layout(batch_size, replacement, seed, num_shards, shard_index)
+        batch_size, replacement, seed, num_shards, shard_index = layout
 
         # The core copies the labels (4 bytes each) and groups them (8 bytes each); counting them
         # densely costs 8 bytes per id up to the largest label, used only when that is near N.
@@ -266,12 +258,7 @@ class BalancedIndexSampler(PlanBase):
         self._target = target
         self._weights = weights
         self._num_classes = num_classes
-        self._samples_per_epoch = size
-        self._batch_size = batch_size
-        self._replacement = replacement
-        self._seed = seed
-        self._num_shards = num_shards
-        self._shard_index = shard_index
+        self._set_layout(layout, size)
         self._options = dict(num_classes=num_classes, target=target, samples_per_epoch=samples_per_epoch,
                              replacement=replacement, batch_size=batch_size, seed=seed, num_shards=num_shards,
                              shard_index=shard_index)

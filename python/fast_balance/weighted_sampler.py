@@ -8,12 +8,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._checks import check_bool, check_int, check_seed
+from ._checks import check_int
 from ._memory import check_fits
-from ._plan_base import PlanBase
+from ._plan_base import MAX_SAMPLES_PER_EPOCH, PlanBase, check_layout
 from .iterator import SamplerIterator
 from .sample_weights import normalize_sample_weights
-from .sampler import MAX_BATCH_SIZE, MAX_SAMPLES_PER_EPOCH, output_views
+from .sampler import output_views
 
 WeightedSamplesPerEpoch = Union[str, int]
 
@@ -104,14 +104,8 @@ class WeightedIndexSampler(PlanBase):
         values = normalize_sample_weights(weights, None, "weights")
         if values.size > MAX_SAMPLES:
             raise ValueError(f"weights has {values.size:,} entries, more than the {MAX_SAMPLES:,} (2^31 - 1) supported")
-        replacement = check_bool("replacement", replacement)
-        if batch_size is not None:
-            batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
-        seed = check_seed(seed)
-        num_shards = check_int("num_shards", num_shards, minimum=1)
-        shard_index = check_int("shard_index", shard_index, minimum=0)
-        if shard_index >= num_shards:
-            raise ValueError(f"shard_index must be < num_shards ({num_shards}), got {shard_index}")
+        layout = check_layout(batch_size, replacement, seed, num_shards, shard_index)
+        batch_size, replacement, seed, num_shards, shard_index = layout
         if isinstance(samples_per_epoch, str):
             if samples_per_epoch != "n":
                 raise ValueError(f"samples_per_epoch must be 'n' or a positive integer, got {samples_per_epoch!r}")
@@ -130,12 +124,7 @@ class WeightedIndexSampler(PlanBase):
         self._core = _core.WeightedSampler(values, seed, size, batch_size or 0, replacement, num_shards, shard_index)
         self._outputs = _core.OutputPool()
         self._num_samples = values.size
-        self._samples_per_epoch = size
-        self._batch_size = batch_size
-        self._replacement = replacement
-        self._seed = seed
-        self._num_shards = num_shards
-        self._shard_index = shard_index
+        self._set_layout(layout, size)
         self._options = dict(samples_per_epoch=samples_per_epoch, replacement=replacement, batch_size=batch_size,
                              seed=seed, num_shards=num_shards, shard_index=shard_index)
         self._max_epoch = (_DRAW_LIMIT // size) - 1
