@@ -17,6 +17,7 @@
 
 #include "apportion.hpp"
 #include "class_index.hpp"
+#include "epoch_layout.hpp"
 #include "quota_groups.hpp"
 #include "random.hpp"
 #include "sample_weights.hpp"
@@ -25,13 +26,7 @@
 
 namespace fast_balance {
 
-struct SamplerOptions {
-  std::uint64_t seed = 0;
-  std::int64_t samples_per_epoch = 0;  // over all shards
-  std::int64_t batch_size = 0;         // 0: unbatched
-  bool replacement = false;
-  std::int64_t num_shards = 1;
-  std::int64_t shard_index = 0;
+struct SamplerOptions : EpochLayout {
   // Whether values travelling together are packed into one 64-bit word where they fit: draws
   // waiting for their places, and a first pass's members with their positions (faster; the output
   // is the same either way, which the core's tests check by turning it off).
@@ -62,8 +57,6 @@ class SamplerPlan {
         key_prefixes_(draw_key_prefixes(*index_, weighted_, options_)),
         fingerprint_(fingerprint_of(*index_, weights, weighted_, options_)) {}
 
-  // The largest batch: a batch must fit in one window of the batched fill.
-  static constexpr std::int64_t kMaxBatchSize = std::int64_t{1} << 26;
   // The batch schedule numbers batches in int32.
   static constexpr std::int64_t kMaxBatches = INT32_MAX;
 
@@ -102,23 +95,7 @@ class SamplerPlan {
       throw std::invalid_argument("weights has " + std::to_string(weights.size()) + " entries for " +
                                   std::to_string(num_classes) + " classes present in the labels");
     }
-    if (options.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
-    if (options.samples_per_epoch > SlotBuckets::kMaxSlots) {
-      throw std::invalid_argument("samples_per_epoch must be at most 2^46");
-    }
-    if (options.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
-    if (options.batch_size > kMaxBatchSize) throw std::invalid_argument("batch_size must be at most 2^26");
-    if (options.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
-    if (options.shard_index < 0 || options.shard_index >= options.num_shards) {
-      throw std::invalid_argument("shard_index must be in [0, num_shards)");
-    }
-    // A multiple of batch * num_shards is at least that product: compared by division first, as the
-    // product of two valid arguments can pass 2^63 (and wrap to a divisor of 0).
-    const std::int64_t batch = std::max<std::int64_t>(options.batch_size, 1);
-    if (options.num_shards > options.samples_per_epoch / batch ||
-        options.samples_per_epoch % (batch * options.num_shards) != 0) {
-      throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
-    }
+    check_layout(options);
     if (options.batch_size > 0 && options.samples_per_epoch / options.batch_size > kMaxBatches) {
       throw std::invalid_argument("an epoch must have at most 2^31 - 1 batches");
     }

@@ -18,6 +18,7 @@
 
 #include "alias_table.hpp"
 #include "copy_spread.hpp"
+#include "epoch_layout.hpp"
 #include "lease_pool.hpp"
 #include "random.hpp"
 #include "sample_weights.hpp"
@@ -26,14 +27,8 @@
 
 namespace fast_balance {
 
-struct WeightedOptions {
-  std::uint64_t seed = 0;
-  std::int64_t samples_per_epoch = 0;  // over all shards
-  std::int64_t batch_size = 0;         // 0: unbatched
-  bool replacement = false;
-  std::int64_t num_shards = 1;
-  std::int64_t shard_index = 0;
-};
+// A sampler without classes has nothing to add to the layout.
+using WeightedOptions = EpochLayout;
 
 // Where one epoch's output goes; each pointer has room for stop - start values.
 struct WeightedOutput {
@@ -128,7 +123,7 @@ class WeightedSampler {
     }
     const std::uint64_t* words = work.words.data();
     for (std::int64_t j = start; j < stop; ++j) {
-      const std::uint64_t word = words[global_position(j)];
+      const std::uint64_t word = words[global_position(options_, j)];
       out.indices[j - start] = sample_of(word);
       out.repeats[j - start] = repeats_of(word);
     }
@@ -137,26 +132,8 @@ class WeightedSampler {
  private:
   static WeightedOptions checked(const WeightedOptions& options, std::int64_t num_samples) {
     if (num_samples < 1 || num_samples > kMaxSamples) throw std::invalid_argument("weights must have 1 to 2^31 - 1 entries");
-    if (options.samples_per_epoch < 1) throw std::invalid_argument("samples_per_epoch must be >= 1");
-    if (options.samples_per_epoch > SlotBuckets::kMaxSlots) throw std::invalid_argument("samples_per_epoch must be at most 2^46");
-    if (options.batch_size < 0) throw std::invalid_argument("batch_size must be >= 0");
-    if (options.num_shards < 1) throw std::invalid_argument("num_shards must be >= 1");
-    if (options.shard_index < 0 || options.shard_index >= options.num_shards) {
-      throw std::invalid_argument("shard_index must be in [0, num_shards)");
-    }
-    const std::int64_t unit = (options.batch_size > 0 ? options.batch_size : 1) * options.num_shards;
-    if (options.samples_per_epoch % unit != 0) {
-      throw std::invalid_argument("samples_per_epoch must be a multiple of batch_size * num_shards");
-    }
+    check_layout(options);
     return options;
-  }
-
-  // Position j of this shard in the global epoch.
-  std::int64_t global_position(std::int64_t j) const noexcept {
-    const std::int64_t shards = options_.num_shards;
-    if (options_.batch_size == 0) return j * shards + options_.shard_index;
-    const std::int64_t batch = options_.batch_size;
-    return ((j / batch) * shards + options_.shard_index) * batch + j % batch;
   }
 
   // The global epoch's draws in order: put(position, word) for each, words[0, samples_per_epoch)

@@ -106,6 +106,16 @@ void test_preconditions() {
   options.samples_per_epoch = 10;
   options.batch_size = 3;
   check_throws<std::invalid_argument>([&] { WeightedSampler(weights, options); }, "epoch not whole batches");
+  // batch_size * num_shards past 2^63 once wrapped to a divisor of 0: refused by division first.
+  options.samples_per_epoch = std::int64_t{1} << 40;
+  options.batch_size = std::int64_t{1} << 26;
+  options.num_shards = INT64_MAX;
+  check_throws<std::invalid_argument>([&] { WeightedSampler(weights, options); }, "shards times batch past 2^63");
+  options.num_shards = 1;
+  options.batch_size = (std::int64_t{1} << 26) + 1;
+  options.samples_per_epoch = 4 * options.batch_size;
+  check_throws<std::invalid_argument>([&] { WeightedSampler(weights, options); }, "batch past 2^26");
+  options.samples_per_epoch = 10;
   options.batch_size = 0;
   check_throws<std::invalid_argument>([&] { WeightedSampler(SampleWeights::of_one_class({0, 0}), options); }, "all zero");
   const WeightedSampler sampler(weights, options);

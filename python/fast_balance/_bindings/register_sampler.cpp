@@ -36,12 +36,8 @@ void register_sampler(py::module_& m) {
                        const py::object& draw_shifts) {
              std::vector<std::uint64_t> weight_values(weights.data(), weights.data() + weights.size());
              fast_balance::SamplerOptions options;
-             options.seed = seed;
-             options.samples_per_epoch = samples_per_epoch;
-             options.batch_size = batch_size;
-             options.replacement = replacement;
-             options.num_shards = num_shards;
-             options.shard_index = shard_index;
+             static_cast<fast_balance::EpochLayout&>(options) = {seed,        samples_per_epoch, batch_size,
+                                                                  replacement, num_shards,        shard_index};
              if (!draw_shifts.is_none()) {
                const auto shifts = draw_shifts.cast<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>();
                options.draw_shifts.assign(shifts.data(), shifts.data() + shifts.size());

@@ -18,13 +18,8 @@ void register_weighted_sampler(py::module_& m) {
   cls.def(py::init([](const DoubleArray& weights, std::uint64_t seed, std::int64_t samples_per_epoch,
                       std::int64_t batch_size, bool replacement, std::int64_t num_shards, std::int64_t shard_index) {
             std::vector<double> values = read_weights(weights);
-            fast_balance::WeightedOptions options;
-            options.seed = seed;
-            options.samples_per_epoch = samples_per_epoch;
-            options.batch_size = batch_size;
-            options.replacement = replacement;
-            options.num_shards = num_shards;
-            options.shard_index = shard_index;
+            const fast_balance::WeightedOptions options{seed,        samples_per_epoch, batch_size,
+                                                        replacement, num_shards,        shard_index};
             py::gil_scoped_release release;
             const fast_balance::SampleWeights integers = fast_balance::SampleWeights::of_one_class(values);
             values = std::vector<double>();  // its memory back before the sampler's is taken
