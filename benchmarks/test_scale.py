@@ -12,25 +12,12 @@ from __future__ import annotations
 
 import pytest
 import sampler_baselines
+from peak_memory import peak_extra
 
 from fast_balance import BalancedIndexSampler
 
 N = 10**8
 C = 100_000
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field))
-
-
-def peak_extra(action):
-    """Runs `action` and returns (its result, peak resident bytes above the level before it)."""
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")  # resets the peak (VmHWM) to the current resident set
-    before = _status("VmRSS:")
-    result = action()
-    return result, _status("VmHWM:") - before
 
 
 @pytest.fixture(scope="module")

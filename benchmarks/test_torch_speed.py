@@ -25,7 +25,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch_baselines import DistributedSamplerWrapper, inverse_frequency_sampler, peak_extra  # noqa: E402
+from peak_memory import peak_extra  # noqa: E402
+from torch_baselines import DistributedSamplerWrapper, inverse_frequency_sampler  # noqa: E402
 
 from fast_balance.torch import BalancedSampler  # noqa: E402
 
