@@ -196,6 +196,15 @@ def test_a_truncated_jpeg_is_caught_even_with_an_end_marker_in_its_thumbnail(tmp
     assert reason == "truncated JPEG (no end-of-image marker after the image data)"
 
 
+@pytest.mark.parametrize("marker", [b"\xe0", b"\xe1", b"\xfe"], ids=["APP0", "APP1", "COM"])
+@pytest.mark.parametrize("length", [0, 1])
+def test_a_skipped_segment_with_a_length_below_2_is_accepted_as_libjpeg_accepts_it(tmp_path, marker, length):
+    # libjpeg skips nothing for such a length word and looks for the next marker (a warning).
+    content = JPEG[:2] + b"\xff" + marker + struct.pack(">H", length) + b"JFIF\0" + JPEG[2:]
+    path = write(tmp_path / "x.jpg", content)
+    assert check_image_file(path) is None and pillow_decodes(path)
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [

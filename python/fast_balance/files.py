@@ -290,6 +290,9 @@ class _Window:
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_BEFORE_SCAN = _JPEG_FRAMES | {0xC4, 0xCC, 0xDB, 0xDD, 0xDC, 0xFE} | set(range(0xE0, 0xF0))
 _JPEG_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}
+# Segments libjpeg skips without reading (APPn, COM, DNL): a length word below 2 skips nothing,
+# and it looks for the next marker from there (a warning to it, not an error).
+_JPEG_SKIPPED = frozenset(range(0xE0, 0xF0)) | {0xFE, 0xDC}
 
 
 def _check_jpeg(window: _Window) -> str | None:
@@ -317,6 +320,9 @@ def _check_jpeg(window: _Window) -> str | None:
         if len(length_bytes) < 2:
             return "truncated JPEG (ends inside a header segment)"
         length = struct.unpack(">H", length_bytes)[0]
+        if length < 2 and marker in _JPEG_SKIPPED:
+            position += 2
+            continue
         end = position + length
         if length < 2 or end > size:
             return "truncated JPEG (a header segment runs past the end of the file)" if length >= 2 else (
