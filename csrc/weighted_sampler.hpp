@@ -60,7 +60,8 @@ class WeightedSampler {
     } else {
       pool_ = std::make_unique<const WeightedPool>(options_.seed, 0, num_samples_, member_at, weight_of);
       if (pool_->max_copies(options_.samples_per_epoch) >= INT32_MAX) {
-        throw std::invalid_argument("a sample would be drawn 2^31 - 1 or more times per epoch, and repeats are int32");
+        throw std::invalid_argument("samples_per_epoch=" + std::to_string(options_.samples_per_epoch) +
+                                    " would draw a sample 2^31 - 1 or more times per epoch, and repeats are int32");
       }
     }
     if (options_.replacement && options_.samples_per_epoch > INT32_MAX) {

@@ -262,6 +262,7 @@ def test_classes_whose_sample_weights_are_all_zero_are_named():
         ({"samples_per_epoch": 1 << 31, "replacement": True}, ValueError, "with replacement repeats are int32"),
         ({"samples_per_epoch": 10, "batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"samples_per_epoch": 10, "num_shards": 2, "shard_index": 2}, ValueError, "shard_index must be < num_shards"),
+        ({"samples_per_epoch": 10, "num_shards": (1 << 46) + 1}, ValueError, "num_shards must be <= 70,368,744,177"),
         ({"samples_per_epoch": 10, "seed": -1}, ValueError, "seed must be >= 0"),
         ({"samples_per_epoch": 10, "replacement": 1}, TypeError, "replacement must be a bool"),
     ],
@@ -272,7 +273,7 @@ def test_bad_options_of_a_weighted_sampler(kwargs, error, message):
 
 
 def test_a_sample_drawn_2_to_the_31_times_an_epoch_is_refused():
-    with pytest.raises(ValueError, match="2\\^31 - 1 or more times per epoch"):
+    with pytest.raises(ValueError, match="samples_per_epoch=4294967296 would draw a sample 2\\^31 - 1 or more times"):
         WeightedIndexSampler([1.0, 1e-9], samples_per_epoch=1 << 32)
     with pytest.raises(ValueError, match="class 0 would repeat a sample 2\\^31 - 1 or more times"):
         BalancedIndexSampler([0, 0, 1], sample_weights=[1.0, 1e-9, 1.0], samples_per_epoch=1 << 32)

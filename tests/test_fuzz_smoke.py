@@ -29,7 +29,7 @@ def run_fuzz(minutes: str, **env: str) -> subprocess.CompletedProcess:
 def test_a_short_fuzz_run_passes_every_module():
     result = run_fuzz("0.4", FAST_BALANCE_FUZZ_SEED="1")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    for module in ("core", "api", "threads", "images"):
+    for module in ("core", "api", "weights", "threads", "images"):
         assert re.search(rf"round 0 +seed 1 +test_fuzz_{module}\.py +[1-9]\d* examples .* ok", result.stdout), module
     total = re.search(r"([\d,]+)  in all", result.stdout)
     assert total and int(total.group(1).replace(",", "")) >= 100

@@ -114,7 +114,7 @@ def test_bad_label_sets_name_the_sample_and_value(label_sets, kwargs, error, mes
         as_label_sets(label_sets, **kwargs)
 
 
-@pytest.mark.parametrize("threshold", [0, -0.1, 1.5, float("nan"), float("inf")])
+@pytest.mark.parametrize("threshold", [0, -0.1, 1.5, float("nan"), float("inf"), 10**400])
 def test_threshold_outside_the_unit_interval_is_refused(threshold):
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\], got"):
         repeat_factors([[0], [1]], threshold=threshold)
@@ -154,3 +154,30 @@ def test_repeat_factor_weights_put_expected_counts_between_floor_and_factor():
         fast_balance.repeat_factor_weights([1.0, np.nan])
     with pytest.raises(TypeError, match="sets samples_per_epoch itself"):
         fast_balance.repeat_factor_sampler([[0], [1]], samples_per_epoch=5)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"num_shards": None}, TypeError, "num_shards must be an integer, got NoneType None"),
+        ({"batch_size": np.array([1, 2])}, TypeError, "batch_size must be an integer"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
+        ({"num_shards": 2, "shard_index": 2}, ValueError, r"shard_index must be < num_shards \(2\), got 2"),
+    ],
+)
+def test_repeat_factor_sampler_checks_its_layout_before_using_it(options, error, message):
+    # batch_size * num_shards was computed first: None or an array failed inside the arithmetic.
+    with pytest.raises(error, match=message):
+        fast_balance.repeat_factor_sampler([[0], [1]], 0.5, **options)
+
+
+def test_whole_batches_can_add_a_draw_beyond_ceil_of_the_factor():
+    # The documented exception: one image of factor 1 in batches of 3 is an epoch of 3 draws.
+    sampler = fast_balance.repeat_factor_sampler([[]], 1.0, batch_size=3, seed=0)
+    assert len(sampler) == 3 and np.bincount(sampler.epoch(0).indices).tolist() == [3]
+    # Where a multiple of the batch lies between sum floor(r) and sum r, each stays floor or ceil.
+    sets = [[0]] * 8 + [[1]] * 2
+    factors = repeat_factors(sets, 0.5)
+    counts = np.bincount(fast_balance.repeat_factor_sampler(sets, 0.5, batch_size=2, seed=1).epoch(0).indices)
+    assert np.all((np.floor(factors) <= counts) & (counts <= np.ceil(factors)))
+

@@ -151,3 +151,20 @@ def test_bad_schedules_name_the_epoch(labels):
         PowerSchedule(0)
     with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         ProgressivelyBalanced(epochs=0)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: PowerSchedule(10**400), r"lam must be a number in \(0, 1\]"),
+        (lambda: Blend("instance", "balanced", 10**400), r"fraction must be a number in \[0, 1\]"),
+        (lambda: PowerSchedule(0.5)(10**400), "epoch must be <= 9,223,372,036,854,775,807"),
+        (lambda: ProgressivelyBalanced(4)(10**400), "epoch must be <= 9,223,372,036,854,775,807"),
+    ],
+    ids=["lam", "fraction", "power epoch", "progressive epoch"],
+)
+def test_ints_beyond_the_float_range_are_named_not_overflowed(make, message):
+    # float(10**400) raises OverflowError; found by the fuzz suite (tests/fuzz/test_fuzz_weights.py).
+    with pytest.raises(ValueError, match=message):
+        make()
+

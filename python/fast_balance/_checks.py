@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -36,6 +37,22 @@ def is_int(value: object) -> bool:
 def is_number(value: object) -> bool:
     """True for real numbers (ints, floats, NumPy scalars), False for bools."""
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def finite_float(value: object) -> float | None:
+    """``value`` as a finite float, or None for what is not a number or has no finite float
+    (NaN, infinities, ints beyond the float range).
+
+    >>> finite_float(3), finite_float(10**400), finite_float(float("nan")), finite_float("1")
+    (3.0, None, None, None)
+    """
+    if not is_number(value):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]  # a real number, checked above
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:

@@ -13,7 +13,6 @@ r(c) = max(1, sqrt(t / f(c))) and r(i) = max over the classes c of image i of r(
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import check_int, is_int, is_number
+from ._checks import check_int, finite_float, is_int, is_number
+from ._plan_base import check_layout
 from .labels import MAX_CLASSES
 
 if TYPE_CHECKING:
@@ -281,8 +281,8 @@ def repeat_factors(label_sets: object, threshold: float = 1e-3, *, num_classes: 
     """
     if not is_number(threshold):
         raise TypeError(f"threshold must be a number, got {type(threshold).__name__} {threshold!r}")
-    t = float(threshold)
-    if not (math.isfinite(t) and 0 < t <= 1):
+    t = finite_float(threshold)
+    if t is None or not 0 < t <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     sets = as_label_sets(label_sets, num_classes)
     frequencies = class_frequencies(sets)
@@ -345,7 +345,11 @@ def repeat_factor_sampler(
     ceil of r(i) times every epoch, exactly, different every epoch and reproducible.
 
     ``options`` are `WeightedIndexSampler`'s (``batch_size``, ``seed``, ``replacement``, shards);
-    ``samples_per_epoch`` is set by `repeat_factor_weights`.
+    ``samples_per_epoch`` is set by `repeat_factor_weights`. An epoch is whole batches of every
+    shard: where no multiple of ``batch_size * num_shards`` lies between ``sum floor(r_i)`` and
+    the epoch `repeat_factor_weights` gives, the sampler rounds it up, and the extra draws (fewer
+    than that product) raise every image's expected count alike, so an image may then come once
+    more than ceil(r(i)).
 
     Examples
     --------
@@ -359,9 +363,10 @@ def repeat_factor_sampler(
 
     if "samples_per_epoch" in options:
         raise TypeError("repeat_factor_sampler sets samples_per_epoch itself (from the factors)")
+    layout = check_layout(options.get("batch_size"), options.get("replacement", False), options.get("seed", 0),
+                          options.get("num_shards", 1), options.get("shard_index", 0))
     factors = repeat_factors(label_sets, threshold, num_classes=num_classes)
-    unit = (options.get("batch_size") or 1) * options.get("num_shards", 1)
-    weights, size = repeat_factor_weights(factors, unit=check_int("batch_size * num_shards", unit, minimum=1))
+    weights, size = repeat_factor_weights(factors, unit=(layout.batch_size or 1) * layout.num_shards)
     return WeightedIndexSampler(weights, samples_per_epoch=size, **options)
 
 

@@ -16,11 +16,10 @@ instance-balanced (the data's own distribution), q = 0 class-balanced, q = 1/2 s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._checks import check_int, is_number
+from ._checks import INT64_LIMIT, check_int, finite_float
 from .weights import Blend, Target
 
 #: A target as a function of the epoch.
@@ -49,7 +48,7 @@ class ProgressivelyBalanced:
         check_int("epochs", self.epochs, minimum=1)
 
     def __call__(self, epoch: int) -> Target:
-        epoch = check_int("epoch", epoch, minimum=0)
+        epoch = check_int("epoch", epoch, minimum=0, maximum=INT64_LIMIT - 1)
         return Blend(self.start, self.end, min(epoch / self.epochs, 1.0))
 
 
@@ -72,7 +71,7 @@ class TwoStage:
         check_int("switch", self.switch, minimum=0)
 
     def __call__(self, epoch: int) -> Target:
-        epoch = check_int("epoch", epoch, minimum=0)
+        epoch = check_int("epoch", epoch, minimum=0, maximum=INT64_LIMIT - 1)
         return self.first if epoch < self.switch else self.then
 
 
@@ -93,11 +92,12 @@ class PowerSchedule:
     lam: float
 
     def __post_init__(self) -> None:
-        if not is_number(self.lam) or not (0.0 < float(self.lam) <= 1.0) or not math.isfinite(float(self.lam)):
+        lam = finite_float(self.lam)
+        if lam is None or not 0.0 < lam <= 1.0:
             raise ValueError(f"PowerSchedule: lam must be a number in (0, 1], got {self.lam!r}")
 
     def __call__(self, epoch: int) -> Target:
-        epoch = check_int("epoch", epoch, minimum=0)
+        epoch = check_int("epoch", epoch, minimum=0, maximum=INT64_LIMIT - 1)
         return float(self.lam) ** epoch
 
 

@@ -15,7 +15,7 @@ from typing import Any, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import check_choice, check_int, is_number
+from ._checks import check_choice, check_int, finite_float, is_number
 
 Target = Union[str, float, Sequence[float], np.ndarray, Mapping[int, float], "Blend"]
 
@@ -46,7 +46,8 @@ class Blend:
     def __post_init__(self) -> None:
         if isinstance(self.start, Blend) or isinstance(self.end, Blend):
             raise TypeError("Blend: start and end must be plain targets, not Blends")
-        if not is_number(self.fraction) or not (0.0 <= float(self.fraction) <= 1.0):
+        fraction = finite_float(self.fraction)
+        if fraction is None or not 0.0 <= fraction <= 1.0:
             raise ValueError(f"Blend: fraction must be a number in [0, 1], got {self.fraction!r}")
 
 
