@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from fast_balance.files import (
+    GREY_PALETTE_ONLY,
     MAX_IMAGE_PIXELS,
     check_image_file,
     check_image_files,
@@ -203,6 +204,16 @@ def test_a_skipped_segment_with_a_length_below_2_is_accepted_as_libjpeg_accepts_
     content = JPEG[:2] + b"\xff" + marker + struct.pack(">H", length) + b"JFIF\0" + JPEG[2:]
     path = write(tmp_path / "x.jpg", content)
     assert check_image_file(path) is None and pillow_decodes(path)
+
+
+@pytest.mark.parametrize("declared", [0, 12, 39, 64, 200])
+@pytest.mark.parametrize("mode", ["RGB", "L", "P"])
+def test_a_bmp_header_size_is_ignored_as_tensorflow_ignores_it(tmp_path, declared, mode):
+    # TensorFlow's decoder reads a 40-byte header's fields whatever size the header declares (the
+    # image fuzzer found a BMP refused for a declared size of 0 that TensorFlow decodes).
+    content = encode("BMP", mode)
+    path = write(tmp_path / "x.bmp", content[:14] + struct.pack("<I", declared) + content[18:])
+    assert check_image_file(path) == (GREY_PALETTE_ONLY if mode == "P" else None)
 
 
 @pytest.mark.parametrize(

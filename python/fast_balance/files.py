@@ -472,9 +472,9 @@ def _check_bmp(window: _Window) -> str | None:
     header = window.read(0, 54)
     if len(header) < 54:
         return "truncated BMP (ends inside its header)"
+    # TensorFlow reads these fields where a 40-byte info header has them, whatever size the header
+    # declares; so does this check.
     offset, info_size, width, height, _, bits, compression = struct.unpack("<10xIIiiHHI", header[:34])
-    if info_size < 40:
-        return f"unsupported BMP (header of {info_size} bytes)"
     if bits not in (8, 24, 32) or compression not in (0, 3) or (compression == 3 and bits != 32):
         return (f"unsupported BMP ({bits} bits per pixel, compression {compression}); "
                 "TensorFlow reads 8, 24, 32 uncompressed")
@@ -488,8 +488,14 @@ def _check_bmp(window: _Window) -> str | None:
         return f"{what} ({window.size} bytes, its header declares {expected}; TensorFlow takes only the exact size)"
     if bits == 8:
         colours = struct.unpack("<I", header[46:50])[0] or 256
-        palette = np.frombuffer(window.read(14 + info_size, 4 * min(colours, 256)), np.uint8)
-        if palette.size != 4 * min(colours, 256):
+        size = 4 * min(colours, 256)
+        # TensorFlow reads indices as grey levels and no palette: a colour palette loses its colours.
+        # It is after the header, or where a header size makes that impossible, before the pixels.
+        start = 14 + info_size if info_size >= 40 and 14 + info_size + size <= offset else offset - size
+        if start < 54:
+            return None  # no room for a palette: nothing to lose
+        palette = np.frombuffer(window.read(start, size), np.uint8)
+        if palette.size != size:
             return "truncated BMP (ends inside its palette)"
         grey = np.arange(palette.size // 4, dtype=np.uint8)[:, None]
         if not np.array_equal(palette.reshape(-1, 4)[:, :3], np.broadcast_to(grey, (grey.size, 3))):
