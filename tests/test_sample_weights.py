@@ -7,7 +7,6 @@ import hashlib
 import pickle
 import subprocess
 import sys
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -149,12 +148,7 @@ def test_repeats_count_earlier_emissions(tail_labels, replacement):
     sampler = BalancedIndexSampler(tail_labels, replacement=replacement, batch_size=20, seed=6,
                                    sample_weights=weights_for(tail_labels))
     e = sampler.epoch(3)
-    seen: Counter = Counter()
-    expected = []
-    for index in e.indices.tolist():
-        expected.append(seen[index])
-        seen[index] += 1
-    assert e.repeats.tolist() == expected
+    assert e.repeats.tolist() == model.with_repeats(e.indices.tolist())
 
 
 def test_draws_with_replacement_follow_the_weights_within_a_class_chi_square(defect_labels):

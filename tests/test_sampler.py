@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import reference
 from scipy import stats
+from weighted_reference import with_repeats
 
 from fast_balance import BalancedIndexSampler, _core
 from fast_balance.synthetic import long_tailed_labels
@@ -362,12 +363,7 @@ def test_repeats_count_earlier_emissions(tail_labels, replacement, batch_size):
     sampler = BalancedIndexSampler(tail_labels, replacement=replacement, batch_size=batch_size, seed=6)
     for epoch in (0, 3):
         e = sampler.epoch(epoch)
-        seen = Counter()
-        expected = []
-        for index in e.indices.tolist():
-            expected.append(seen[index])
-            seen[index] += 1
-        assert e.repeats.tolist() == expected
+        assert e.repeats.tolist() == with_repeats(e.indices.tolist())
     # The smallest class (10 samples) is drawn 1000 times: repeats 0..99.
     minority = e.repeats[e.labels == 9]
     assert (minority == 0).sum() <= 10 and minority.max() >= 90

@@ -20,6 +20,7 @@ import scipy.sparse
 from fuzz_support import counted, examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from weighted_reference import with_repeats
 
 import fast_balance
 from fast_balance import BalancedIndexSampler, WeightedIndexSampler
@@ -46,16 +47,6 @@ def apportion(size: int, weights: list[int]) -> list[int]:
     for c in order[: size - sum(quotas)]:
         quotas[c] += 1
     return quotas
-
-
-def running_repeats(indices: list[int]) -> list[int]:
-    """Times each position's index was emitted earlier in the epoch."""
-    seen: Counter = Counter()
-    out = []
-    for i in indices:
-        out.append(seen[i])
-        seen[i] += 1
-    return out
 
 
 def floor_or_ceil(count: int, expected: Fraction) -> bool:
@@ -145,7 +136,7 @@ def test_weighted_epochs_follow_the_contract(case, samples_per_epoch, replacemen
     if not replacement:
         bad = [(i, counts[i], expected[i]) for i in range(len(floats)) if not floor_or_ceil(counts[i], expected[i])]
         assert not bad, f"(sample, count, expected) not floor or ceil: {bad[:5]}"
-    assert repeats == running_repeats(indices)
+    assert repeats == with_repeats(indices)
     # The same seed gives the same stream; pickling round-trips it; the iterator walks it.
     again = WeightedIndexSampler(given_weights, samples_per_epoch=size, **options)
     assert again.fingerprint == whole_sampler.fingerprint and again.epoch(epoch).indices.tolist() == indices
@@ -258,7 +249,7 @@ def test_sample_weights_keep_the_quotas_and_weigh_inside_each_class(case, data, 
     indices = got.indices.tolist()
     assert got.labels.tolist() == labels[got.indices].tolist()
     assert np.bincount(got.labels, minlength=len(counts)).tolist() == quotas
-    assert got.repeats.tolist() == running_repeats(indices)
+    assert got.repeats.tolist() == with_repeats(indices)
     drawn_counts = Counter(indices)
     assert all(expected[i] > 0 for i in drawn_counts), "a sample of weight 0 was drawn"
     if not replacement:  # a class of equal weights is a pool: floor or ceil per pass, not per epoch
