@@ -194,31 +194,11 @@ def test_epoch_tf_sample_from_datasets(benchmark, labels_for, c):
 # -- memory ---------------------------------------------------------------------------------------------
 
 _MEMORY_SCRIPT = """
-import gc, json, resource, sys, tracemalloc
+import gc, json, sys, tracemalloc
 sys.path.insert(0, {benchmarks!r})
 from sampler_baselines import labels_for
+from peak_memory import measure as peak_of
 from fast_balance import BalancedIndexSampler
-
-def status(field):
-    with open("/proc/self/status") as lines:
-        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field + ":"))
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # peak resident set (VmHWM) := current
-        return True
-    except OSError:
-        return False
-
-def peak_of(action):
-    resettable = reset_peak()
-    before = status("VmRSS")
-    if not resettable:  # ru_maxrss only counts if the action beats the earlier peak
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    result = action()
-    peak = status("VmHWM") if resettable else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return result, peak - before, status("VmRSS") - before, resettable
 
 sampler = BalancedIndexSampler(labels_for({n}, {c}), batch_size={batch_size})
 gc.collect()

@@ -192,18 +192,12 @@ import gc, json, sys
 sys.path.insert(0, {benchmarks!r})
 from test_weights_speed import weights_for, CLASSES
 from sampler_baselines import labels_for
+from peak_memory import measure
 from fast_balance import BalancedIndexSampler, WeightedIndexSampler
 
-def status(field):
-    with open("/proc/self/status") as lines:
-        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field + ":"))
-
 def peak_of(action):
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")  # peak resident set (VmHWM) := current
-    before = status("VmRSS")
-    result = action()
-    return result, status("VmHWM") - before, status("VmRSS") - before
+    result, peak, held, _ = measure(action)
+    return result, peak, held
 
 labels = labels_for({n}, CLASSES) if {balanced} else None
 n = labels.size if {balanced} else {n}
