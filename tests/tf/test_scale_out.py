@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from workers import run_worker_script
 
 from fast_balance import BalancedIndexSampler
 from fast_balance.tf import InputCheckpoint, balanced_dataset
@@ -26,21 +25,7 @@ def run_worker(*args, stop_after=None, timeout=300):
     point, and returns only after it is dead."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     command = [sys.executable, str(HERE / "resume_worker.py"), *map(str, args)]
-    if stop_after is None:
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return
-    marker = Path(f"{args[1]}.stopped")
-    process = subprocess.Popen([*command, str(stop_after)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, env=env)
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        assert process.poll() is None, process.stderr.read()[-3000:]
-        assert time.monotonic() < deadline, "the worker never reached its stop point"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    run_worker_script(command, env, stop_after, Path(f"{args[1]}.stopped"), timeout)
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 from torch.utils.data import DataLoader  # noqa: E402
 from torch_helpers import BATCH_SIZE, labels, stratified, tag_repeats  # noqa: E402
+from workers import run_worker_script  # noqa: E402
 
 from fast_balance import BalancedIndexSampler  # noqa: E402
 from fast_balance.torch import BalancedBatchSampler, BalancedSampler, RepeatsDataset  # noqa: E402
@@ -85,21 +83,8 @@ def run_worker(state: Path, stop_after: int | None = None, timeout: float = 300)
     has saved that many batches."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     command = [sys.executable, str(HERE / "resume_worker.py"), str(state)]
-    if stop_after is None:
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return
-    marker = Path(f"{state}.stopped")
-    process = subprocess.Popen([*command, str(stop_after)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, env=env, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        assert process.poll() is None, process.stderr.read()[-3000:]
-        assert time.monotonic() < deadline, "the worker never reached its stop point"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the trainer and its DataLoader workers
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    # The process group: the trainer and its DataLoader workers.
+    run_worker_script(command, env, stop_after, Path(f"{state}.stopped"), timeout, process_group=True)
 
 
 def test_killed_stateful_dataloader_resumes_as_the_uninterrupted_run(tmp_path):
